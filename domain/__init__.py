@@ -1,0 +1,1 @@
+"""chaterp domain layer."""

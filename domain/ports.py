@@ -1,0 +1,360 @@
+"""What the domain needs from storage: repositories and a unit of work (implemented in storage/).
+
+Repositories never commit. Methods named ``try_*`` are conditional updates settled by the
+database: they return False (and change nothing) when the condition does not hold, so two
+racing transactions can never both succeed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from domain.model import (
+    Allocation,
+    AuditEntry,
+    Customer,
+    HoldReason,
+    Invite,
+    Invoice,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Product,
+    Role,
+    SalesOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    StockBalance,
+    StockMove,
+    Tier,
+    User,
+    Warehouse,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware current time."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerPolicy:
+    """Business settings the use cases need (from bot settings)."""
+
+    currency: str = "CNY"
+    credit_hold_overdue_days: int = 30
+    invite_ttl_days: int = 7
+    default_payment_terms_days: int = 30
+
+
+class UserRepository(Protocol):
+    def add(
+        self,
+        *,
+        name: str,
+        role: Role,
+        telegram_user_id: int | None,
+        customer_id: int | None,
+        language: str | None,
+        created_at: datetime,
+    ) -> int: ...
+    def get(self, user_id: int) -> User | None: ...
+    def by_telegram_id(self, telegram_user_id: int) -> User | None: ...
+    def list(self, *, active_only: bool = True) -> list[User]: ...
+    def set_active(self, user_id: int, active: bool) -> None: ...
+    def set_language(self, user_id: int, language: str | None) -> None: ...
+    def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None: ...
+
+
+class InviteRepository(Protocol):
+    def add(
+        self,
+        *,
+        token_hash: str,
+        role: Role,
+        customer_id: int | None,
+        name: str,
+        created_by: int | None,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> int: ...
+    def by_token_hash(self, token_hash: str) -> Invite | None: ...
+    def try_mark_used(self, invite_id: int, user_id: int, at: datetime) -> bool:
+        """Set used_at/used_by only if still unused."""
+        ...
+
+
+class CustomerRepository(Protocol):
+    def add(
+        self,
+        *,
+        name: str,
+        name_key: str,
+        phone: str,
+        phone_key: str,
+        address: str,
+        sales_rep_id: int | None,
+        credit_limit_minor: int | None,
+        payment_terms_days: int,
+        tier: Tier,
+        birthday: date | None,
+        notes: str,
+        created_at: datetime,
+    ) -> int: ...
+    def get(self, customer_id: int) -> Customer | None: ...
+    def by_phone_key(self, phone_key: str) -> list[Customer]: ...
+    def by_name_key(self, name_key: str) -> list[Customer]: ...
+    def list(
+        self, *, active_only: bool = True, sales_rep_id: int | None = None
+    ) -> list[Customer]: ...
+    def update(self, customer_id: int, **fields: object) -> None:
+        """Change profile fields (not the balance)."""
+        ...
+
+    def lock(self, customer_id: int) -> None:
+        """Serialise money and credit decisions for one customer (row lock on PostgreSQL)."""
+        ...
+
+    def add_to_balance(self, customer_id: int, delta_minor: int) -> None: ...
+
+
+class ProductRepository(Protocol):
+    def add(
+        self,
+        *,
+        sku: str,
+        name: str,
+        unit: str,
+        price_minor: int,
+        cost_minor: int,
+        aliases: Sequence[str],
+        reorder_point_milli: int,
+        reorder_qty_milli: int,
+        active: bool,
+        updated_at: datetime,
+    ) -> int: ...
+    def get(self, product_id: int) -> Product | None: ...
+    def by_sku(self, sku: str) -> Product | None: ...
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]: ...
+    def list(self, *, active_only: bool = True) -> list[Product]: ...
+    def update(self, product_id: int, **fields: object) -> None:
+        """Change catalog fields; keys are column names (price_minor, cost_minor, aliases…)."""
+        ...
+
+
+class WarehouseRepository(Protocol):
+    def add(self, *, code: str, name: str, is_default: bool) -> int: ...
+    def get(self, warehouse_id: int) -> Warehouse | None: ...
+    def by_code(self, code: str) -> Warehouse | None: ...
+    def default(self) -> Warehouse | None: ...
+    def list(self) -> list[Warehouse]: ...
+
+
+class StockRepository(Protocol):
+    def try_change(
+        self, product_id: int, warehouse_id: int, on_hand_delta: int, reserved_delta: int
+    ) -> bool:
+        """Apply deltas (thousandths) to the balance row if it stays valid.
+
+        Valid means on_hand >= 0, reserved >= 0 and reserved <= on_hand. A missing row counts
+        as zero and is created. The check and the write are one conditional UPDATE.
+        """
+        ...
+
+    def get(self, product_id: int, warehouse_id: int) -> StockBalance: ...
+    def for_product(self, product_id: int) -> list[StockBalance]: ...
+    def for_products(
+        self, product_ids: Sequence[int], warehouse_id: int
+    ) -> dict[int, StockBalance]: ...
+    def all(self) -> list[StockBalance]: ...
+    def add_move(self, move: StockMove) -> int: ...
+    def moves(self, product_id: int | None = None) -> list[StockMove]: ...
+
+
+class SequenceRepository(Protocol):
+    def next(self, name: str) -> int:
+        """Next value of a named document counter (SO, SH, INV, PAY), gap-free per commit."""
+        ...
+
+
+class OrderRepository(Protocol):
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        sales_rep_id: int | None,
+        created_by: int | None,
+        status: OrderStatus,
+        hold_reason: HoldReason | None,
+        warehouse_id: int,
+        total_minor: int,
+        currency: str,
+        created_at: datetime,
+        idempotency_key: str,
+        note: str,
+        lines: Sequence[tuple[int, int, int, int, int]],
+    ) -> int:
+        """Insert an order; lines are (product_id, quantity_milli, unit_price_minor,
+        discount_bp, reserved_milli) in line order."""
+        ...
+
+    def get(self, order_id: int) -> SalesOrder | None: ...
+    def by_number(self, number: str) -> SalesOrder | None: ...
+    def by_idempotency_key(self, key: str) -> SalesOrder | None: ...
+    def lock(self, order_id: int) -> None: ...
+    def try_transition(
+        self,
+        order_id: int,
+        from_statuses: Sequence[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        decided_by: int | None = None,
+        decided_at: datetime | None = None,
+    ) -> bool: ...
+    def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
+        """Change a line's reserved/shipped if 0 <= reserved, 0 <= shipped <= quantity."""
+        ...
+
+    def list(
+        self,
+        *,
+        customer_id: int | None = None,
+        sales_rep_id: int | None = None,
+        statuses: Sequence[OrderStatus] | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[SalesOrder]:
+        """Newest first."""
+        ...
+
+
+class ShipmentRepository(Protocol):
+    def add(
+        self,
+        *,
+        number: str,
+        order_id: int,
+        warehouse_id: int,
+        created_by: int | None,
+        created_at: datetime,
+        idempotency_key: str | None,
+        lines: Sequence[ShipmentLine],
+    ) -> int: ...
+    def get(self, shipment_id: int) -> Shipment | None: ...
+    def by_idempotency_key(self, key: str) -> Shipment | None: ...
+    def for_order(self, order_id: int) -> list[Shipment]: ...
+    def try_confirm(self, shipment_id: int, by: int | None, at: datetime) -> bool:
+        """draft -> confirmed, only once."""
+        ...
+
+    def set_line_cost(self, shipment_id: int, order_line_id: int, unit_cost_minor: int) -> None: ...
+    def try_set_status(
+        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
+    ) -> bool: ...
+
+
+class InvoiceRepository(Protocol):
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        order_id: int | None,
+        shipment_id: int | None,
+        amount_minor: int,
+        currency: str,
+        issued_on: date,
+        due_on: date,
+    ) -> int: ...
+    def get(self, invoice_id: int) -> Invoice | None: ...
+    def open(self, customer_ids: Sequence[int] | None = None) -> list[Invoice]:
+        """Open invoices, oldest due first (then id)."""
+        ...
+
+    def for_customer(self, customer_id: int) -> list[Invoice]: ...
+    def for_order(self, order_id: int) -> list[Invoice]: ...
+    def try_reduce_outstanding(self, invoice_id: int, amount_minor: int) -> bool:
+        """outstanding -= amount if it stays >= 0; status becomes paid at zero."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        amount_minor: int,
+        currency: str,
+        method: PaymentMethod,
+        received_on: date,
+        recorded_by: int | None,
+        recorded_at: datetime,
+        idempotency_key: str,
+        note: str,
+    ) -> int:
+        """Insert with unallocated = amount."""
+        ...
+
+    def get(self, payment_id: int) -> Payment | None: ...
+    def by_idempotency_key(self, key: str) -> Payment | None: ...
+    def for_customer(self, customer_id: int) -> list[Payment]: ...
+    def with_credit(self, customer_id: int) -> list[Payment]:
+        """Payments with unallocated > 0, oldest first."""
+        ...
+
+    def try_reduce_unallocated(self, payment_id: int, amount_minor: int) -> bool: ...
+    def add_allocation(
+        self, payment_id: int, invoice_id: int, amount_minor: int, at: datetime
+    ) -> None: ...
+    def allocations(
+        self, *, payment_id: int | None = None, invoice_id: int | None = None
+    ) -> list[Allocation]: ...
+
+
+class AuditRepository(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...
+    def list(
+        self, *, object_type: str | None = None, object_id: str | None = None
+    ) -> list[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. Nothing is saved unless ``commit()`` is called."""
+
+    users: UserRepository
+    invites: InviteRepository
+    customers: CustomerRepository
+    products: ProductRepository
+    warehouses: WarehouseRepository
+    stock: StockRepository
+    sequences: SequenceRepository
+    orders: OrderRepository
+    shipments: ShipmentRepository
+    invoices: InvoiceRepository
+    payments: PaymentRepository
+    audit: AuditRepository
+    clock: Clock
+    policy: LedgerPolicy
+    events: list[object]
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Nested transaction: a raised exception undoes only what happened inside."""
+        ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractContextManager[UnitOfWork]:
+        """A fresh unit of work; leaving the block rolls back anything not committed."""
+        ...

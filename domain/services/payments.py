@@ -1,0 +1,155 @@
+"""Payments: allocated to open invoices oldest first; overpayment becomes customer credit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from domain.errors import IdempotencyKeyReused, InvalidInput, NotFound, TransientConflict
+from domain.events import PaymentRecorded
+from domain.model import Actor, Allocation, Invoice, InvoiceStatus, Payment, PaymentMethod, Role
+from domain.money import Money
+from domain.ports import UnitOfWork
+from domain.services.common import (
+    audit,
+    clean_text,
+    document_number,
+    get_customer,
+    require_role,
+    use_case,
+)
+from domain.services.orders import check_key, close_if_settled
+
+COLLECTORS = (Role.OWNER, Role.SALES)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    payment: Payment
+    allocations: tuple[Allocation, ...]
+    created: bool  # False when the idempotency key replayed an earlier payment
+
+    @property
+    def credit_left(self) -> Money:
+        return self.payment.unallocated
+
+
+def _allocate(uow: UnitOfWork, payment_id: int, invoice: Invoice, amount: int) -> None:
+    """Move ``amount`` from a payment to an invoice; both sides are conditional updates."""
+    if not uow.invoices.try_reduce_outstanding(invoice.id, amount):
+        raise TransientConflict(f"invoice {invoice.number} changed under us")
+    if not uow.payments.try_reduce_unallocated(payment_id, amount):
+        raise TransientConflict(f"payment {payment_id} changed under us")
+    uow.payments.add_allocation(payment_id, invoice.id, amount, uow.clock.now())
+
+
+def _settle_orders(uow: UnitOfWork, order_ids: set[int]) -> None:
+    for order_id in sorted(order_ids):
+        close_if_settled(uow, order_id)
+
+
+def apply_credit(uow: UnitOfWork, customer_id: int, invoice_id: int) -> None:
+    """Use the customer's unallocated payments (oldest first) on a new invoice."""
+    invoice = uow.invoices.get(invoice_id)
+    assert invoice is not None
+    due = invoice.outstanding.minor
+    for payment in uow.payments.with_credit(customer_id):
+        if due <= 0:
+            break
+        take = min(due, payment.unallocated.minor)
+        _allocate(uow, payment.id, invoice, take)
+        due -= take
+
+
+@use_case
+def record_payment(
+    uow: UnitOfWork,
+    *,
+    actor: Actor,
+    customer_id: int,
+    amount: Money,
+    method: PaymentMethod,
+    idempotency_key: str,
+    invoice_id: int | None = None,
+    received_on: date | None = None,
+    note: str = "",
+) -> PaymentResult:
+    """Record money received; a replayed idempotency key returns the first result unchanged."""
+    require_role(actor, COLLECTORS, "record_payment")
+    key = check_key(idempotency_key)
+    existing = uow.payments.by_idempotency_key(key)
+    if existing is not None:
+        if existing.customer_id != customer_id or existing.amount != amount:
+            raise IdempotencyKeyReused(key)
+        return PaymentResult(
+            existing, tuple(uow.payments.allocations(payment_id=existing.id)), created=False
+        )
+    if amount.currency != uow.policy.currency:
+        raise InvalidInput("amount", "wrong_currency", str(amount))
+    if amount.minor <= 0:
+        raise InvalidInput("amount", "zero" if amount.minor == 0 else "negative", str(amount))
+    method = PaymentMethod(method)
+    customer = get_customer(uow, customer_id)
+    uow.customers.lock(customer.id)
+    open_invoices = uow.invoices.open([customer.id])
+    if invoice_id is not None:
+        chosen = [inv for inv in open_invoices if inv.id == invoice_id]
+        if not chosen:
+            known = uow.invoices.get(invoice_id)
+            if known is None or known.customer_id != customer.id:
+                raise NotFound("invoice", invoice_id)
+            raise InvalidInput("invoice", "already_paid", known.number)
+        open_invoices = chosen + [inv for inv in open_invoices if inv.id != invoice_id]
+    now = uow.clock.now()
+    number = document_number(uow, "PAY")
+    payment_id = uow.payments.add(
+        number=number,
+        customer_id=customer.id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        method=method,
+        received_on=received_on or now.date(),
+        recorded_by=actor.user_id,
+        recorded_at=now,
+        idempotency_key=key,
+        note=clean_text(note, "note"),
+    )
+    left = amount.minor
+    touched_orders: set[int] = set()
+    for invoice in open_invoices:
+        if left <= 0:
+            break
+        take = min(left, invoice.outstanding.minor)
+        if take <= 0:
+            continue
+        _allocate(uow, payment_id, invoice, take)
+        left -= take
+        if invoice.order_id is not None and take == invoice.outstanding.minor:
+            touched_orders.add(invoice.order_id)
+    uow.customers.add_to_balance(customer.id, -amount.minor)
+    _settle_orders(uow, touched_orders)
+    allocations = tuple(uow.payments.allocations(payment_id=payment_id))
+    audit(
+        uow,
+        actor,
+        "payment.record",
+        "payment",
+        number,
+        after={
+            "customer_id": customer.id,
+            "amount": amount.minor,
+            "method": method,
+            "allocated": {str(a.invoice_id): a.amount.minor for a in allocations},
+            "credit": left,
+        },
+    )
+    uow.events.append(PaymentRecorded(payment_id, customer.id))
+    payment = uow.payments.get(payment_id)
+    assert payment is not None
+    return PaymentResult(payment, allocations, created=True)
+
+
+def paid_invoices(uow: UnitOfWork, allocations: tuple[Allocation, ...]) -> list[Invoice]:
+    """Invoices that a payment's allocations settled in full."""
+    found = (uow.invoices.get(a.invoice_id) for a in allocations)
+    return [inv for inv in found if inv is not None and inv.status is InvoiceStatus.PAID]

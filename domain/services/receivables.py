@@ -1,0 +1,179 @@
+"""Receivables read side: balance, statement with running balance, ageing per customer and rep."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from domain.errors import NotAllowed, NotFound
+from domain.model import Actor, Customer, Invoice, Role
+from domain.money import Money
+from domain.ports import UnitOfWork
+from domain.services.common import get_customer
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
+
+
+def bucket_of(invoice: Invoice, today: date) -> str:
+    """Ageing bucket by days past due (not yet due: current)."""
+    overdue = (today - invoice.due_on).days
+    if overdue <= 0:
+        return "current"
+    if overdue <= 30:
+        return "1-30"
+    if overdue <= 60:
+        return "31-60"
+    if overdue <= 90:
+        return "61-90"
+    return "90+"
+
+
+@dataclass(slots=True)
+class Ageing:
+    currency: str
+    buckets: dict[str, Money] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in BUCKETS:
+            self.buckets.setdefault(name, Money.zero(self.currency))
+
+    def add(self, invoice: Invoice, today: date) -> None:
+        name = bucket_of(invoice, today)
+        self.buckets[name] = self.buckets[name] + invoice.outstanding
+
+    @property
+    def total(self) -> Money:
+        return sum(self.buckets.values(), Money.zero(self.currency))
+
+    @property
+    def overdue(self) -> Money:
+        return self.total - self.buckets["current"]
+
+
+def ageing_of(invoices: Iterable[Invoice], today: date, currency: str) -> Ageing:
+    ageing = Ageing(currency)
+    for invoice in invoices:
+        ageing.add(invoice, today)
+    return ageing
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerBalance:
+    customer: Customer
+    balance: Money  # owed by the customer; negative is credit in their favour
+    outstanding: Money  # sum of open invoices
+    credit: Money  # unallocated payments
+    ageing: Ageing
+    open_invoices: tuple[Invoice, ...]
+
+
+def check_can_see(uow: UnitOfWork, actor: Actor, customer: Customer) -> None:
+    """Owner: everyone. Sales: their own customers. Customer: only themselves."""
+    if actor.role is Role.OWNER:
+        return
+    if actor.role is Role.SALES and customer.sales_rep_id in (None, actor.user_id):
+        return
+    if actor.role is Role.CUSTOMER and actor.user_id is not None:
+        user = uow.users.get(actor.user_id)
+        if user is not None and user.customer_id == customer.id:
+            return
+        raise NotFound("customer", customer.id)  # same answer as for one that does not exist
+    raise NotAllowed("see_customer", str(actor.role))
+
+
+def customer_balance(uow: UnitOfWork, *, actor: Actor, customer_id: int) -> CustomerBalance:
+    customer = get_customer(uow, customer_id)
+    check_can_see(uow, actor, customer)
+    currency = uow.policy.currency
+    open_invoices = tuple(uow.invoices.open([customer.id]))
+    outstanding = sum((inv.outstanding for inv in open_invoices), Money.zero(currency))
+    credit = sum(
+        (p.unallocated for p in uow.payments.with_credit(customer.id)), Money.zero(currency)
+    )
+    return CustomerBalance(
+        customer=customer,
+        balance=customer.balance if customer.balance is not None else Money.zero(currency),
+        outstanding=outstanding,
+        credit=credit,
+        ageing=ageing_of(open_invoices, uow.clock.now().date(), currency),
+        open_invoices=open_invoices,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    on: date
+    kind: str  # invoice | payment
+    number: str
+    debit: Money
+    credit: Money
+    balance: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    customer: Customer
+    start: date
+    end: date
+    opening: Money
+    lines: tuple[StatementLine, ...]
+    closing: Money
+
+
+def statement(
+    uow: UnitOfWork, *, actor: Actor, customer_id: int, start: date, end: date
+) -> Statement:
+    """Invoices and payments between two dates (inclusive) with a running balance (对账单)."""
+    customer = get_customer(uow, customer_id)
+    check_can_see(uow, actor, customer)
+    currency = uow.policy.currency
+    zero = Money.zero(currency)
+    entries: list[tuple[date, int, str, str, Money, Money]] = []
+    for inv in uow.invoices.for_customer(customer.id):
+        entries.append((inv.issued_on, 0, "invoice", inv.number, inv.amount, zero))
+    for pay in uow.payments.for_customer(customer.id):
+        entries.append((pay.received_on, 1, "payment", pay.number, zero, pay.amount))
+    entries.sort(key=lambda e: (e[0], e[1], e[3]))
+    opening = zero
+    lines: list[StatementLine] = []
+    running = zero
+    for on, _, kind, number, debit, credit in entries:
+        if on < start:
+            opening = opening + debit - credit
+            running = opening
+            continue
+        if on > end:
+            continue
+        running = running + debit - credit
+        lines.append(StatementLine(on, kind, number, debit, credit, running))
+    return Statement(customer, start, end, opening, tuple(lines), running)
+
+
+def ageing_by_customer(uow: UnitOfWork, *, actor: Actor) -> dict[int, Ageing]:
+    """Ageing of every customer the actor may see (sales: their own)."""
+    if actor.role not in (Role.OWNER, Role.SALES):
+        raise NotAllowed("ageing", str(actor.role))
+    today = uow.clock.now().date()
+    currency = uow.policy.currency
+    customers = uow.customers.list(
+        active_only=False, sales_rep_id=actor.user_id if actor.role is Role.SALES else None
+    )
+    ids = [c.id for c in customers]
+    result: dict[int, Ageing] = {}
+    for invoice in uow.invoices.open(ids):
+        result.setdefault(invoice.customer_id, Ageing(currency)).add(invoice, today)
+    return result
+
+
+def ageing_by_sales_rep(uow: UnitOfWork, *, actor: Actor) -> dict[int | None, Ageing]:
+    """Ageing per sales rep (None: customers without a rep); owners only."""
+    if actor.role is not Role.OWNER:
+        raise NotAllowed("ageing_by_rep", str(actor.role))
+    today = uow.clock.now().date()
+    currency = uow.policy.currency
+    rep_of = {c.id: c.sales_rep_id for c in uow.customers.list(active_only=False)}
+    result: dict[int | None, Ageing] = {}
+    for invoice in uow.invoices.open():
+        result.setdefault(rep_of.get(invoice.customer_id), Ageing(currency)).add(invoice, today)
+    return result

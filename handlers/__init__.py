@@ -1,0 +1,1 @@
+"""chaterp handlers layer."""

@@ -1,0 +1,1 @@
+"""chaterp notifications layer."""

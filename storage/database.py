@@ -1,0 +1,188 @@
+"""Engine set-up for SQLite and PostgreSQL, and the SQL unit of work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+from domain.errors import TransientConflict
+from domain.ports import Clock, LedgerPolicy
+from storage import repositories as repos
+
+logger = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# SQLSTATEs worth retrying the whole unit for: serialization failure, deadlock, lock timeout,
+# and a unique key lost to a concurrent insert (the retry then finds the winner's row).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "23505"})
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs written without a driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def build_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine with our SQLite pragmas (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE)."""
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front, so two read-then-write units cannot interleave.
+        mode = "DEFERRED" if conn.get_execution_options().get("chaterp_readonly") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+class SqlUnitOfWork:
+    """One database transaction on one connection; rolled back unless committed."""
+
+    def __init__(
+        self, engine: Engine, clock: Clock, policy: LedgerPolicy, *, readonly: bool = False
+    ):
+        self._engine = engine
+        self._readonly = readonly
+        self.clock = clock
+        self.policy = policy
+        self.events: list[object] = []
+        self.committed = False
+        self.conn: Connection | None = None
+        self.dialect = engine.dialect.name
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self._engine.connect()
+        if self._readonly:
+            conn = conn.execution_options(chaterp_readonly=True)
+        try:
+            conn.begin()
+        except DBAPIError as exc:
+            conn.close()
+            raise self._translate(exc) from exc
+        self.conn = conn
+        self.users = repos.SqlUsers(self)
+        self.invites = repos.SqlInvites(self)
+        self.customers = repos.SqlCustomers(self)
+        self.products = repos.SqlProducts(self)
+        self.warehouses = repos.SqlWarehouses(self)
+        self.stock = repos.SqlStock(self)
+        self.sequences = repos.SqlSequences(self)
+        self.orders = repos.SqlOrders(self)
+        self.shipments = repos.SqlShipments(self)
+        self.invoices = repos.SqlInvoices(self)
+        self.payments = repos.SqlPayments(self)
+        self.audit = repos.SqlAudit(self)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self.conn is not None
+        try:
+            if not self.committed:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+            self.conn = None
+
+    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
+        """Run a statement, turning concurrency failures into TransientConflict."""
+        assert self.conn is not None, "unit of work used outside its with-block"
+        try:
+            return self.conn.execute(statement, params)
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+
+    @staticmethod
+    def _translate(exc: DBAPIError) -> Exception:
+        if is_retryable(exc):
+            return TransientConflict(str(exc.orig))
+        return exc
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        assert self.conn is not None
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+        else:
+            nested.commit()
+
+    def commit(self) -> None:
+        assert self.conn is not None
+        try:
+            self.conn.commit()
+        except DBAPIError as exc:
+            raise self._translate(exc) from exc
+        self.committed = True
+
+    def rollback(self) -> None:
+        assert self.conn is not None
+        self.conn.rollback()
+
+
+class Database:
+    """The storage side of the composition root: an engine plus unit-of-work factories."""
+
+    def __init__(self, url: str, *, clock: Clock, policy: LedgerPolicy, echo: bool = False):
+        self.url = normalise_url(url)
+        self.engine = build_engine(self.url, echo=echo)
+        self.clock = clock
+        self.policy = policy
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.clock, self.policy)
+
+    def reader(self) -> SqlUnitOfWork:
+        """A unit of work for reports: on SQLite it does not take the write lock."""
+        return SqlUnitOfWork(self.engine, self.clock, self.policy, readonly=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

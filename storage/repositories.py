@@ -1,0 +1,1113 @@
+"""SQL repositories: SQLAlchemy Core statements over the SQLModel tables, mapped to domain objects.
+
+Nothing here commits; every statement goes through the unit of work's ``execute`` so that
+lock and serialization failures surface as TransientConflict. ``try_*`` methods are single
+conditional statements: the database, not Python, decides whether they apply.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Row, and_, case, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.model import (
+    Allocation,
+    AuditEntry,
+    Customer,
+    HoldReason,
+    Invite,
+    Invoice,
+    InvoiceStatus,
+    MoveKind,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Product,
+    Role,
+    SalesOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    StockBalance,
+    StockMove,
+    Tier,
+    User,
+    Warehouse,
+)
+from domain.money import Money
+from domain.quantity import Quantity
+from storage.tables import (
+    AllocationRow,
+    AuditRow,
+    CustomerRow,
+    DocSequenceRow,
+    InviteRow,
+    InvoiceRow,
+    PaymentRow,
+    ProductRow,
+    SalesOrderLineRow,
+    SalesOrderRow,
+    ShipmentLineRow,
+    ShipmentRow,
+    StockBalanceRow,
+    StockMoveRow,
+    UserRow,
+    WarehouseRow,
+)
+
+if TYPE_CHECKING:
+    from storage.database import SqlUnitOfWork
+
+USERS = UserRow.__table__
+INVITES = InviteRow.__table__
+CUSTOMERS = CustomerRow.__table__
+PRODUCTS = ProductRow.__table__
+WAREHOUSES = WarehouseRow.__table__
+BALANCES = StockBalanceRow.__table__
+MOVES = StockMoveRow.__table__
+SEQUENCES = DocSequenceRow.__table__
+ORDERS = SalesOrderRow.__table__
+LINES = SalesOrderLineRow.__table__
+SHIPMENTS = ShipmentRow.__table__
+SHIPMENT_LINES = ShipmentLineRow.__table__
+INVOICES = InvoiceRow.__table__
+PAYMENTS = PaymentRow.__table__
+ALLOCATIONS = AllocationRow.__table__
+AUDIT = AuditRow.__table__
+
+ALIAS_SEPARATOR = "|"
+
+
+class _Repo:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _currency(self) -> str:
+        return self._uow.policy.currency
+
+    def _exec(self, statement: Any, params: Any = None) -> Any:
+        return self._uow.execute(statement, params)
+
+    def _insert_id(self, table: Any, values: dict[str, Any]) -> int:
+        result = self._exec(insert(table).values(**values).returning(table.c.id))
+        return int(result.scalar_one())
+
+    def _lock_row(self, table: Any, row_id: int) -> None:
+        """FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+        if self._uow.dialect == "postgresql":
+            self._exec(select(table.c.id).where(table.c.id == row_id).with_for_update())
+
+    def _upsert_nothing(self, table: Any, values: dict[str, Any]) -> None:
+        builder = pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
+        self._exec(builder(table).values(**values).on_conflict_do_nothing())
+
+
+# --- users and invites ---------------------------------------------------------------------
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        name=row.name,
+        role=Role(row.role),
+        telegram_user_id=row.telegram_user_id,
+        customer_id=row.customer_id,
+        language=row.language,
+        active=bool(row.active),
+    )
+
+
+class SqlUsers(_Repo):
+    def add(
+        self,
+        *,
+        name: str,
+        role: Role,
+        telegram_user_id: int | None,
+        customer_id: int | None,
+        language: str | None,
+        created_at: datetime,
+    ) -> int:
+        return self._insert_id(
+            USERS,
+            {
+                "name": name,
+                "role": str(role),
+                "telegram_user_id": telegram_user_id,
+                "customer_id": customer_id,
+                "language": language,
+                "active": True,
+                "created_at": created_at,
+            },
+        )
+
+    def get(self, user_id: int) -> User | None:
+        row = self._exec(select(USERS).where(USERS.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def by_telegram_id(self, telegram_user_id: int) -> User | None:
+        row = self._exec(select(USERS).where(USERS.c.telegram_user_id == telegram_user_id)).first()
+        return _user(row) if row else None
+
+    def list(self, *, active_only: bool = True) -> list[User]:
+        query = select(USERS).order_by(USERS.c.id)
+        if active_only:
+            query = query.where(USERS.c.active.is_(True))
+        return [_user(row) for row in self._exec(query)]
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        self._exec(update(USERS).where(USERS.c.id == user_id).values(active=active))
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        self._exec(update(USERS).where(USERS.c.id == user_id).values(language=language))
+
+    def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None:
+        self._exec(
+            update(USERS)
+            .where(USERS.c.id == user_id)
+            .values(role=str(role), customer_id=customer_id)
+        )
+
+
+def _invite(row: Row[Any]) -> Invite:
+    return Invite(
+        id=row.id,
+        role=Role(row.role),
+        customer_id=row.customer_id,
+        name=row.name,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        used_by=row.used_by,
+    )
+
+
+class SqlInvites(_Repo):
+    def add(
+        self,
+        *,
+        token_hash: str,
+        role: Role,
+        customer_id: int | None,
+        name: str,
+        created_by: int | None,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> int:
+        return self._insert_id(
+            INVITES,
+            {
+                "token_hash": token_hash,
+                "role": str(role),
+                "customer_id": customer_id,
+                "name": name,
+                "created_by": created_by,
+                "created_at": created_at,
+                "expires_at": expires_at,
+            },
+        )
+
+    def by_token_hash(self, token_hash: str) -> Invite | None:
+        row = self._exec(select(INVITES).where(INVITES.c.token_hash == token_hash)).first()
+        return _invite(row) if row else None
+
+    def try_mark_used(self, invite_id: int, user_id: int, at: datetime) -> bool:
+        result = self._exec(
+            update(INVITES)
+            .where(INVITES.c.id == invite_id, INVITES.c.used_at.is_(None))
+            .values(used_at=at, used_by=user_id)
+        )
+        return result.rowcount == 1
+
+
+# --- customers, products, warehouses ---------------------------------------------------------
+
+
+class SqlCustomers(_Repo):
+    def _customer(self, row: Row[Any]) -> Customer:
+        limit = row.credit_limit_minor
+        return Customer(
+            id=row.id,
+            name=row.name,
+            phone=row.phone,
+            address=row.address,
+            sales_rep_id=row.sales_rep_id,
+            credit_limit=None if limit is None else Money(limit, self._currency),
+            payment_terms_days=row.payment_terms_days,
+            tier=Tier(row.tier),
+            birthday=row.birthday,
+            notes=row.notes,
+            active=bool(row.active),
+            balance=Money(row.balance_minor, self._currency),
+        )
+
+    def add(
+        self,
+        *,
+        name: str,
+        name_key: str,
+        phone: str,
+        phone_key: str,
+        address: str,
+        sales_rep_id: int | None,
+        credit_limit_minor: int | None,
+        payment_terms_days: int,
+        tier: Tier,
+        birthday: date | None,
+        notes: str,
+        created_at: datetime,
+    ) -> int:
+        return self._insert_id(
+            CUSTOMERS,
+            {
+                "name": name,
+                "name_key": name_key,
+                "phone": phone,
+                "phone_key": phone_key,
+                "address": address,
+                "sales_rep_id": sales_rep_id,
+                "credit_limit_minor": credit_limit_minor,
+                "payment_terms_days": payment_terms_days,
+                "tier": str(tier),
+                "birthday": birthday,
+                "notes": notes,
+                "active": True,
+                "balance_minor": 0,
+                "created_at": created_at,
+            },
+        )
+
+    def get(self, customer_id: int) -> Customer | None:
+        row = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id)).first()
+        return self._customer(row) if row else None
+
+    def by_phone_key(self, phone_key: str) -> list[Customer]:
+        rows = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.phone_key == phone_key))
+        return [self._customer(row) for row in rows]
+
+    def by_name_key(self, name_key: str) -> list[Customer]:
+        rows = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.name_key == name_key))
+        return [self._customer(row) for row in rows]
+
+    def list(self, *, active_only: bool = True, sales_rep_id: int | None = None) -> list[Customer]:
+        query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
+        if active_only:
+            query = query.where(CUSTOMERS.c.active.is_(True))
+        if sales_rep_id is not None:
+            query = query.where(CUSTOMERS.c.sales_rep_id == sales_rep_id)
+        return [self._customer(row) for row in self._exec(query)]
+
+    def update(self, customer_id: int, **fields: object) -> None:
+        values = {k: (str(v) if isinstance(v, Tier) else v) for k, v in fields.items()}
+        values.pop("balance_minor", None)  # the balance only moves with the ledger
+        self._exec(update(CUSTOMERS).where(CUSTOMERS.c.id == customer_id).values(**values))
+
+    def lock(self, customer_id: int) -> None:
+        self._lock_row(CUSTOMERS, customer_id)
+
+    def add_to_balance(self, customer_id: int, delta_minor: int) -> None:
+        self._exec(
+            update(CUSTOMERS)
+            .where(CUSTOMERS.c.id == customer_id)
+            .values(balance_minor=CUSTOMERS.c.balance_minor + delta_minor)
+        )
+
+
+def _split_aliases(text: str) -> tuple[str, ...]:
+    return tuple(a for a in text.split(ALIAS_SEPARATOR) if a)
+
+
+class SqlProducts(_Repo):
+    def _product(self, row: Row[Any]) -> Product:
+        return Product(
+            id=row.id,
+            sku=row.sku,
+            name=row.name,
+            unit=row.unit,
+            price=Money(row.price_minor, self._currency),
+            cost=Money(row.cost_minor, self._currency),
+            aliases=_split_aliases(row.aliases),
+            reorder_point=Quantity(row.reorder_point_milli),
+            reorder_qty=Quantity(row.reorder_qty_milli),
+            active=bool(row.active),
+        )
+
+    def add(
+        self,
+        *,
+        sku: str,
+        name: str,
+        unit: str,
+        price_minor: int,
+        cost_minor: int,
+        aliases: Sequence[str],
+        reorder_point_milli: int,
+        reorder_qty_milli: int,
+        active: bool,
+        updated_at: datetime,
+    ) -> int:
+        return self._insert_id(
+            PRODUCTS,
+            {
+                "sku": sku,
+                "name": name,
+                "unit": unit,
+                "price_minor": price_minor,
+                "cost_minor": cost_minor,
+                "aliases": ALIAS_SEPARATOR.join(aliases),
+                "reorder_point_milli": reorder_point_milli,
+                "reorder_qty_milli": reorder_qty_milli,
+                "active": active,
+                "updated_at": updated_at,
+            },
+        )
+
+    def get(self, product_id: int) -> Product | None:
+        row = self._exec(select(PRODUCTS).where(PRODUCTS.c.id == product_id)).first()
+        return self._product(row) if row else None
+
+    def by_sku(self, sku: str) -> Product | None:
+        row = self._exec(select(PRODUCTS).where(PRODUCTS.c.sku == sku)).first()
+        return self._product(row) if row else None
+
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return {}
+        rows = self._exec(select(PRODUCTS).where(PRODUCTS.c.id.in_(ids)))
+        return {row.id: self._product(row) for row in rows}
+
+    def list(self, *, active_only: bool = True) -> list[Product]:
+        query = select(PRODUCTS).order_by(PRODUCTS.c.id)
+        if active_only:
+            query = query.where(PRODUCTS.c.active.is_(True))
+        return [self._product(row) for row in self._exec(query)]
+
+    def update(self, product_id: int, **fields: object) -> None:
+        values = dict(fields)
+        if "aliases" in values:
+            values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])  # type: ignore[arg-type]
+        self._exec(update(PRODUCTS).where(PRODUCTS.c.id == product_id).values(**values))
+
+
+def _warehouse(row: Row[Any]) -> Warehouse:
+    return Warehouse(id=row.id, code=row.code, name=row.name, is_default=bool(row.is_default))
+
+
+class SqlWarehouses(_Repo):
+    def add(self, *, code: str, name: str, is_default: bool) -> int:
+        return self._insert_id(WAREHOUSES, {"code": code, "name": name, "is_default": is_default})
+
+    def get(self, warehouse_id: int) -> Warehouse | None:
+        row = self._exec(select(WAREHOUSES).where(WAREHOUSES.c.id == warehouse_id)).first()
+        return _warehouse(row) if row else None
+
+    def by_code(self, code: str) -> Warehouse | None:
+        row = self._exec(select(WAREHOUSES).where(WAREHOUSES.c.code == code)).first()
+        return _warehouse(row) if row else None
+
+    def default(self) -> Warehouse | None:
+        row = self._exec(
+            select(WAREHOUSES).where(WAREHOUSES.c.is_default.is_(True)).order_by(WAREHOUSES.c.id)
+        ).first()
+        return _warehouse(row) if row else None
+
+    def list(self) -> list[Warehouse]:
+        return [_warehouse(row) for row in self._exec(select(WAREHOUSES).order_by(WAREHOUSES.c.id))]
+
+
+# --- stock -----------------------------------------------------------------------------------
+
+
+def _balance(row: Row[Any]) -> StockBalance:
+    return StockBalance(
+        product_id=row.product_id,
+        warehouse_id=row.warehouse_id,
+        on_hand=Quantity(row.on_hand_milli),
+        reserved=Quantity(row.reserved_milli),
+    )
+
+
+class SqlStock(_Repo):
+    def try_change(
+        self, product_id: int, warehouse_id: int, on_hand_delta: int, reserved_delta: int
+    ) -> bool:
+        on_hand = BALANCES.c.on_hand_milli + on_hand_delta
+        reserved = BALANCES.c.reserved_milli + reserved_delta
+        statement = (
+            update(BALANCES)
+            .where(
+                BALANCES.c.product_id == product_id,
+                BALANCES.c.warehouse_id == warehouse_id,
+                on_hand >= 0,
+                reserved >= 0,
+                reserved <= on_hand,
+            )
+            .values(on_hand_milli=on_hand, reserved_milli=reserved)
+        )
+        if self._exec(statement).rowcount == 1:
+            return True
+        if on_hand_delta < 0 or reserved_delta < 0 or reserved_delta > on_hand_delta:
+            return False  # a missing row is zero, and zero cannot go negative
+        exists = self._exec(
+            select(BALANCES.c.product_id).where(
+                BALANCES.c.product_id == product_id, BALANCES.c.warehouse_id == warehouse_id
+            )
+        ).first()
+        if exists is not None:
+            return False
+        self._upsert_nothing(
+            BALANCES,
+            {
+                "product_id": product_id,
+                "warehouse_id": warehouse_id,
+                "on_hand_milli": 0,
+                "reserved_milli": 0,
+            },
+        )
+        return bool(self._exec(statement).rowcount == 1)
+
+    def get(self, product_id: int, warehouse_id: int) -> StockBalance:
+        row = self._exec(
+            select(BALANCES).where(
+                BALANCES.c.product_id == product_id, BALANCES.c.warehouse_id == warehouse_id
+            )
+        ).first()
+        if row is None:
+            return StockBalance(product_id, warehouse_id, Quantity(0), Quantity(0))
+        return _balance(row)
+
+    def for_product(self, product_id: int) -> list[StockBalance]:
+        rows = self._exec(
+            select(BALANCES)
+            .where(BALANCES.c.product_id == product_id)
+            .order_by(BALANCES.c.warehouse_id)
+        )
+        return [_balance(row) for row in rows]
+
+    def for_products(
+        self, product_ids: Sequence[int], warehouse_id: int
+    ) -> dict[int, StockBalance]:
+        ids = sorted(set(product_ids))
+        found: dict[int, StockBalance] = {
+            pid: StockBalance(pid, warehouse_id, Quantity(0), Quantity(0)) for pid in ids
+        }
+        if ids:
+            rows = self._exec(
+                select(BALANCES).where(
+                    BALANCES.c.product_id.in_(ids), BALANCES.c.warehouse_id == warehouse_id
+                )
+            )
+            for row in rows:
+                found[row.product_id] = _balance(row)
+        return found
+
+    def all(self) -> list[StockBalance]:
+        rows = self._exec(select(BALANCES).order_by(BALANCES.c.product_id, BALANCES.c.warehouse_id))
+        return [_balance(row) for row in rows]
+
+    def add_move(self, move: StockMove) -> int:
+        return self._insert_id(
+            MOVES,
+            {
+                "product_id": move.product_id,
+                "warehouse_id": move.warehouse_id,
+                "kind": str(move.kind),
+                "on_hand_delta_milli": move.on_hand_delta.milli,
+                "reserved_delta_milli": move.reserved_delta.milli,
+                "unit_cost_minor": None if move.unit_cost is None else move.unit_cost.minor,
+                "source_type": move.source_type,
+                "source_id": move.source_id,
+                "actor_id": move.actor_id,
+                "at": move.at,
+                "note": move.note,
+            },
+        )
+
+    def moves(self, product_id: int | None = None) -> list[StockMove]:
+        query = select(MOVES).order_by(MOVES.c.id)
+        if product_id is not None:
+            query = query.where(MOVES.c.product_id == product_id)
+        return [
+            StockMove(
+                id=row.id,
+                product_id=row.product_id,
+                warehouse_id=row.warehouse_id,
+                kind=MoveKind(row.kind),
+                on_hand_delta=Quantity(row.on_hand_delta_milli),
+                reserved_delta=Quantity(row.reserved_delta_milli),
+                source_type=row.source_type,
+                source_id=row.source_id,
+                actor_id=row.actor_id,
+                at=row.at,
+                unit_cost=None
+                if row.unit_cost_minor is None
+                else Money(row.unit_cost_minor, self._currency),
+                note=row.note,
+            )
+            for row in self._exec(query)
+        ]
+
+
+class SqlSequences(_Repo):
+    def next(self, name: str) -> int:
+        bump = (
+            update(SEQUENCES)
+            .where(SEQUENCES.c.name == name)
+            .values(value=SEQUENCES.c.value + 1)
+            .returning(SEQUENCES.c.value)
+        )
+        value = self._exec(bump).scalar_one_or_none()
+        if value is None:
+            self._upsert_nothing(SEQUENCES, {"name": name, "value": 0})
+            value = self._exec(bump).scalar_one()
+        return int(value)
+
+
+# --- orders and shipments --------------------------------------------------------------------
+
+
+class SqlOrders(_Repo):
+    def _orders(self, rows: Sequence[Row[Any]]) -> list[SalesOrder]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        lines: dict[int, list[OrderLine]] = defaultdict(list)
+        for line in self._exec(
+            select(LINES)
+            .where(LINES.c.order_id.in_(ids))
+            .order_by(LINES.c.order_id, LINES.c.line_no)
+        ):
+            lines[line.order_id].append(
+                OrderLine(
+                    id=line.id,
+                    line_no=line.line_no,
+                    product_id=line.product_id,
+                    quantity=Quantity(line.quantity_milli),
+                    unit_price=Money(line.unit_price_minor, self._currency),
+                    discount_bp=line.discount_bp,
+                    reserved=Quantity(line.reserved_milli),
+                    shipped=Quantity(line.shipped_milli),
+                )
+            )
+        return [
+            SalesOrder(
+                id=row.id,
+                number=row.number,
+                customer_id=row.customer_id,
+                sales_rep_id=row.sales_rep_id,
+                created_by=row.created_by,
+                status=OrderStatus(row.status),
+                warehouse_id=row.warehouse_id,
+                total=Money(row.total_minor, row.currency),
+                created_at=row.created_at,
+                idempotency_key=row.idempotency_key,
+                lines=tuple(lines[row.id]),
+                hold_reason=HoldReason(row.hold_reason) if row.hold_reason else None,
+                decided_by=row.decided_by,
+                decided_at=row.decided_at,
+                note=row.note,
+            )
+            for row in rows
+        ]
+
+    def _one(self, condition: Any) -> SalesOrder | None:
+        rows = list(self._exec(select(ORDERS).where(condition)))
+        found = self._orders(rows)
+        return found[0] if found else None
+
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        sales_rep_id: int | None,
+        created_by: int | None,
+        status: OrderStatus,
+        hold_reason: HoldReason | None,
+        warehouse_id: int,
+        total_minor: int,
+        currency: str,
+        created_at: datetime,
+        idempotency_key: str,
+        note: str,
+        lines: Sequence[tuple[int, int, int, int, int]],
+    ) -> int:
+        order_id = self._insert_id(
+            ORDERS,
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "sales_rep_id": sales_rep_id,
+                "created_by": created_by,
+                "status": str(status),
+                "hold_reason": str(hold_reason) if hold_reason else None,
+                "warehouse_id": warehouse_id,
+                "total_minor": total_minor,
+                "currency": currency,
+                "created_at": created_at,
+                "idempotency_key": idempotency_key,
+                "note": note,
+            },
+        )
+        self._exec(
+            insert(LINES),
+            [
+                {
+                    "order_id": order_id,
+                    "line_no": number_in_order,
+                    "product_id": product_id,
+                    "quantity_milli": quantity,
+                    "unit_price_minor": price,
+                    "discount_bp": discount,
+                    "reserved_milli": reserved,
+                    "shipped_milli": 0,
+                }
+                for number_in_order, (product_id, quantity, price, discount, reserved) in enumerate(
+                    lines, start=1
+                )
+            ],
+        )
+        return order_id
+
+    def get(self, order_id: int) -> SalesOrder | None:
+        return self._one(ORDERS.c.id == order_id)
+
+    def by_number(self, number: str) -> SalesOrder | None:
+        return self._one(ORDERS.c.number == number)
+
+    def by_idempotency_key(self, key: str) -> SalesOrder | None:
+        return self._one(ORDERS.c.idempotency_key == key)
+
+    def lock(self, order_id: int) -> None:
+        self._lock_row(ORDERS, order_id)
+
+    def try_transition(
+        self,
+        order_id: int,
+        from_statuses: Sequence[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        decided_by: int | None = None,
+        decided_at: datetime | None = None,
+    ) -> bool:
+        values: dict[str, Any] = {"status": str(to_status)}
+        if decided_at is not None:
+            values.update(decided_by=decided_by, decided_at=decided_at)
+        result = self._exec(
+            update(ORDERS)
+            .where(ORDERS.c.id == order_id, ORDERS.c.status.in_([str(s) for s in from_statuses]))
+            .values(**values)
+        )
+        return result.rowcount == 1
+
+    def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
+        reserved = LINES.c.reserved_milli + reserved_delta
+        shipped = LINES.c.shipped_milli + shipped_delta
+        result = self._exec(
+            update(LINES)
+            .where(
+                LINES.c.id == line_id,
+                reserved >= 0,
+                shipped >= 0,
+                shipped <= LINES.c.quantity_milli,
+            )
+            .values(reserved_milli=reserved, shipped_milli=shipped)
+        )
+        return result.rowcount == 1
+
+    def list(
+        self,
+        *,
+        customer_id: int | None = None,
+        sales_rep_id: int | None = None,
+        statuses: Sequence[OrderStatus] | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[SalesOrder]:
+        conditions = []
+        if customer_id is not None:
+            conditions.append(ORDERS.c.customer_id == customer_id)
+        if sales_rep_id is not None:
+            conditions.append(ORDERS.c.sales_rep_id == sales_rep_id)
+        if statuses is not None:
+            conditions.append(ORDERS.c.status.in_([str(s) for s in statuses]))
+        if since is not None:
+            conditions.append(ORDERS.c.created_at >= since)
+        query = (
+            select(ORDERS)
+            .where(and_(True, *conditions))
+            .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return self._orders(list(self._exec(query)))
+
+
+class SqlShipments(_Repo):
+    def _shipments(self, rows: Sequence[Row[Any]]) -> list[Shipment]:
+        if not rows:
+            return []
+        lines: dict[int, list[ShipmentLine]] = defaultdict(list)
+        for line in self._exec(
+            select(SHIPMENT_LINES)
+            .where(SHIPMENT_LINES.c.shipment_id.in_([row.id for row in rows]))
+            .order_by(SHIPMENT_LINES.c.id)
+        ):
+            lines[line.shipment_id].append(
+                ShipmentLine(
+                    order_line_id=line.order_line_id,
+                    product_id=line.product_id,
+                    quantity=Quantity(line.quantity_milli),
+                    unit_cost=None
+                    if line.unit_cost_minor is None
+                    else Money(line.unit_cost_minor, self._currency),
+                )
+            )
+        return [
+            Shipment(
+                id=row.id,
+                number=row.number,
+                order_id=row.order_id,
+                warehouse_id=row.warehouse_id,
+                status=ShipmentStatus(row.status),
+                created_by=row.created_by,
+                created_at=row.created_at,
+                lines=tuple(lines[row.id]),
+                confirmed_by=row.confirmed_by,
+                confirmed_at=row.confirmed_at,
+                idempotency_key=row.idempotency_key,
+            )
+            for row in rows
+        ]
+
+    def add(
+        self,
+        *,
+        number: str,
+        order_id: int,
+        warehouse_id: int,
+        created_by: int | None,
+        created_at: datetime,
+        idempotency_key: str | None,
+        lines: Sequence[ShipmentLine],
+    ) -> int:
+        shipment_id = self._insert_id(
+            SHIPMENTS,
+            {
+                "number": number,
+                "order_id": order_id,
+                "warehouse_id": warehouse_id,
+                "status": str(ShipmentStatus.DRAFT),
+                "created_by": created_by,
+                "created_at": created_at,
+                "idempotency_key": idempotency_key,
+            },
+        )
+        self._exec(
+            insert(SHIPMENT_LINES),
+            [
+                {
+                    "shipment_id": shipment_id,
+                    "order_line_id": line.order_line_id,
+                    "product_id": line.product_id,
+                    "quantity_milli": line.quantity.milli,
+                    "unit_cost_minor": None if line.unit_cost is None else line.unit_cost.minor,
+                }
+                for line in lines
+            ],
+        )
+        return shipment_id
+
+    def get(self, shipment_id: int) -> Shipment | None:
+        found = self._shipments(
+            list(self._exec(select(SHIPMENTS).where(SHIPMENTS.c.id == shipment_id)))
+        )
+        return found[0] if found else None
+
+    def by_idempotency_key(self, key: str) -> Shipment | None:
+        rows = list(self._exec(select(SHIPMENTS).where(SHIPMENTS.c.idempotency_key == key)))
+        found = self._shipments(rows)
+        return found[0] if found else None
+
+    def for_order(self, order_id: int) -> list[Shipment]:
+        rows = list(
+            self._exec(
+                select(SHIPMENTS).where(SHIPMENTS.c.order_id == order_id).order_by(SHIPMENTS.c.id)
+            )
+        )
+        return self._shipments(rows)
+
+    def try_confirm(self, shipment_id: int, by: int | None, at: datetime) -> bool:
+        result = self._exec(
+            update(SHIPMENTS)
+            .where(SHIPMENTS.c.id == shipment_id, SHIPMENTS.c.status == str(ShipmentStatus.DRAFT))
+            .values(status=str(ShipmentStatus.CONFIRMED), confirmed_by=by, confirmed_at=at)
+        )
+        return result.rowcount == 1
+
+    def set_line_cost(self, shipment_id: int, order_line_id: int, unit_cost_minor: int) -> None:
+        self._exec(
+            update(SHIPMENT_LINES)
+            .where(
+                SHIPMENT_LINES.c.shipment_id == shipment_id,
+                SHIPMENT_LINES.c.order_line_id == order_line_id,
+            )
+            .values(unit_cost_minor=unit_cost_minor)
+        )
+
+    def try_set_status(
+        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
+    ) -> bool:
+        result = self._exec(
+            update(SHIPMENTS)
+            .where(SHIPMENTS.c.id == shipment_id, SHIPMENTS.c.status == str(from_status))
+            .values(status=str(to_status))
+        )
+        return result.rowcount == 1
+
+
+# --- receivables -----------------------------------------------------------------------------
+
+
+def _invoice(row: Row[Any]) -> Invoice:
+    return Invoice(
+        id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        order_id=row.order_id,
+        shipment_id=row.shipment_id,
+        amount=Money(row.amount_minor, row.currency),
+        outstanding=Money(row.outstanding_minor, row.currency),
+        issued_on=row.issued_on,
+        due_on=row.due_on,
+        status=InvoiceStatus(row.status),
+    )
+
+
+class SqlInvoices(_Repo):
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        order_id: int | None,
+        shipment_id: int | None,
+        amount_minor: int,
+        currency: str,
+        issued_on: date,
+        due_on: date,
+    ) -> int:
+        return self._insert_id(
+            INVOICES,
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "order_id": order_id,
+                "shipment_id": shipment_id,
+                "amount_minor": amount_minor,
+                "outstanding_minor": amount_minor,
+                "currency": currency,
+                "issued_on": issued_on,
+                "due_on": due_on,
+                "status": str(InvoiceStatus.OPEN),
+            },
+        )
+
+    def get(self, invoice_id: int) -> Invoice | None:
+        row = self._exec(select(INVOICES).where(INVOICES.c.id == invoice_id)).first()
+        return _invoice(row) if row else None
+
+    def open(self, customer_ids: Sequence[int] | None = None) -> list[Invoice]:
+        query = (
+            select(INVOICES)
+            .where(INVOICES.c.status == str(InvoiceStatus.OPEN))
+            .order_by(INVOICES.c.due_on, INVOICES.c.id)
+        )
+        if customer_ids is not None:
+            if not customer_ids:
+                return []
+            query = query.where(INVOICES.c.customer_id.in_(sorted(set(customer_ids))))
+        return [_invoice(row) for row in self._exec(query)]
+
+    def for_customer(self, customer_id: int) -> list[Invoice]:
+        rows = self._exec(
+            select(INVOICES).where(INVOICES.c.customer_id == customer_id).order_by(INVOICES.c.id)
+        )
+        return [_invoice(row) for row in rows]
+
+    def for_order(self, order_id: int) -> list[Invoice]:
+        rows = self._exec(
+            select(INVOICES).where(INVOICES.c.order_id == order_id).order_by(INVOICES.c.id)
+        )
+        return [_invoice(row) for row in rows]
+
+    def try_reduce_outstanding(self, invoice_id: int, amount_minor: int) -> bool:
+        left = INVOICES.c.outstanding_minor - amount_minor
+        result = self._exec(
+            update(INVOICES)
+            .where(INVOICES.c.id == invoice_id, left >= 0)
+            .values(
+                outstanding_minor=left,
+                status=case((left == 0, str(InvoiceStatus.PAID)), else_=str(InvoiceStatus.OPEN)),
+            )
+        )
+        return result.rowcount == 1
+
+
+def _payment(row: Row[Any]) -> Payment:
+    return Payment(
+        id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        amount=Money(row.amount_minor, row.currency),
+        unallocated=Money(row.unallocated_minor, row.currency),
+        method=PaymentMethod(row.method),
+        received_on=row.received_on,
+        recorded_by=row.recorded_by,
+        recorded_at=row.recorded_at,
+        idempotency_key=row.idempotency_key,
+        note=row.note,
+    )
+
+
+class SqlPayments(_Repo):
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        amount_minor: int,
+        currency: str,
+        method: PaymentMethod,
+        received_on: date,
+        recorded_by: int | None,
+        recorded_at: datetime,
+        idempotency_key: str,
+        note: str,
+    ) -> int:
+        return self._insert_id(
+            PAYMENTS,
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "amount_minor": amount_minor,
+                "unallocated_minor": amount_minor,
+                "currency": currency,
+                "method": str(method),
+                "received_on": received_on,
+                "recorded_by": recorded_by,
+                "recorded_at": recorded_at,
+                "idempotency_key": idempotency_key,
+                "note": note,
+            },
+        )
+
+    def get(self, payment_id: int) -> Payment | None:
+        row = self._exec(select(PAYMENTS).where(PAYMENTS.c.id == payment_id)).first()
+        return _payment(row) if row else None
+
+    def by_idempotency_key(self, key: str) -> Payment | None:
+        row = self._exec(select(PAYMENTS).where(PAYMENTS.c.idempotency_key == key)).first()
+        return _payment(row) if row else None
+
+    def for_customer(self, customer_id: int) -> list[Payment]:
+        rows = self._exec(
+            select(PAYMENTS).where(PAYMENTS.c.customer_id == customer_id).order_by(PAYMENTS.c.id)
+        )
+        return [_payment(row) for row in rows]
+
+    def with_credit(self, customer_id: int) -> list[Payment]:
+        rows = self._exec(
+            select(PAYMENTS)
+            .where(PAYMENTS.c.customer_id == customer_id, PAYMENTS.c.unallocated_minor > 0)
+            .order_by(PAYMENTS.c.received_on, PAYMENTS.c.id)
+        )
+        return [_payment(row) for row in rows]
+
+    def try_reduce_unallocated(self, payment_id: int, amount_minor: int) -> bool:
+        left = PAYMENTS.c.unallocated_minor - amount_minor
+        result = self._exec(
+            update(PAYMENTS)
+            .where(PAYMENTS.c.id == payment_id, left >= 0)
+            .values(unallocated_minor=left)
+        )
+        return result.rowcount == 1
+
+    def add_allocation(
+        self, payment_id: int, invoice_id: int, amount_minor: int, at: datetime
+    ) -> None:
+        self._exec(
+            insert(ALLOCATIONS).values(
+                payment_id=payment_id, invoice_id=invoice_id, amount_minor=amount_minor, at=at
+            )
+        )
+
+    def allocations(
+        self, *, payment_id: int | None = None, invoice_id: int | None = None
+    ) -> list[Allocation]:
+        query = select(ALLOCATIONS).order_by(ALLOCATIONS.c.id)
+        if payment_id is not None:
+            query = query.where(ALLOCATIONS.c.payment_id == payment_id)
+        if invoice_id is not None:
+            query = query.where(ALLOCATIONS.c.invoice_id == invoice_id)
+        return [
+            Allocation(
+                payment_id=row.payment_id,
+                invoice_id=row.invoice_id,
+                amount=Money(row.amount_minor, self._currency),
+                at=row.at,
+            )
+            for row in self._exec(query)
+        ]
+
+
+class SqlAudit(_Repo):
+    def add(self, entry: AuditEntry) -> None:
+        self._exec(
+            insert(AUDIT).values(
+                at=entry.at,
+                actor_id=entry.actor_id,
+                actor_role=entry.actor_role,
+                action=entry.action,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                before=entry.before,
+                after=entry.after,
+                source=entry.source,
+            )
+        )
+
+    def list(
+        self, *, object_type: str | None = None, object_id: str | None = None
+    ) -> list[AuditEntry]:
+        query = select(AUDIT).order_by(AUDIT.c.id)
+        if object_type is not None:
+            query = query.where(AUDIT.c.object_type == object_type)
+        if object_id is not None:
+            query = query.where(AUDIT.c.object_id == object_id)
+        return [
+            AuditEntry(
+                id=row.id,
+                at=row.at,
+                actor_id=row.actor_id,
+                actor_role=row.actor_role,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                before=row.before,
+                after=row.after,
+                source=row.source,
+            )
+            for row in self._exec(query)
+        ]
