@@ -17,7 +17,7 @@ MAX_INPUT_CHARS = 40
 _CURRENCY_MARKS = re.compile(r"[¥￥$€£₽₹₩元圆块]|\b(?:rmb|cny|usd|eur|gbp|rub|jpy|krw|inr)\b", re.I)
 _SPACES = re.compile(r"[\s\u00a0\u2009\u202f'’_]+")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_GROUPED_COMMAS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_GROUPED_COMMAS = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 
 
 def _ascii_digits(text: str) -> str:

@@ -1,0 +1,216 @@
+"""The ``chaterp`` command line: run the bot, migrate, import CSV, invite people, demo data."""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import httpx
+import typer
+
+from bot.bootstrap import Services, build_services
+from bot.logging_setup import configure_logging
+from bot.settings import Settings, get_settings
+from domain.errors import DomainError
+from domain.matching import NameIndex
+from domain.model import Actor, Role
+from domain.transaction import run_in_transaction
+
+logger = logging.getLogger(__name__)
+
+app = typer.Typer(help="chaterp: a conversational ERP run from Telegram.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import CSV files (UTF-8, header row).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+
+CLI_ACTOR = Actor.system("cli")
+TELEGRAM_LINK = "https://t.me/{username}?start={token}"
+USERNAME_PLACEHOLDER = "<your_bot_username>"
+
+
+def _services() -> Services:
+    configure_logging()
+    return build_services(get_settings())
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def run() -> None:
+    """Run the product. Without TELEGRAM_BOT_TOKEN it prepares the local database."""
+    settings = get_settings()
+    services = _services()
+    typer.echo(f"Database ready: {_safe_url(services.database.url)}")
+    if not settings.has_token:
+        typer.echo(
+            "No TELEGRAM_BOT_TOKEN is set. The chat front end and the local sandbox are the "
+            "next parts to land; for now try `chaterp demo-data`, `chaterp import …` and "
+            "`chaterp invite owner`."
+        )
+    else:
+        typer.echo("A bot token is set; the chat front end arrives with the next release.")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    services = _services()
+    typer.echo(f"Schema is up to date: {_safe_url(services.database.url)}")
+
+
+class ImportKind(StrEnum):
+    products = "products"
+    customers = "customers"
+    stock = "stock"
+
+
+@import_app.callback(invoke_without_command=True)
+def _import_help() -> None:
+    """Import products, customers or stock from CSV; a file with a bad row imports nothing."""
+
+
+def _run_import(kind: ImportKind, path: Path) -> None:
+    from domain import importing
+
+    if not path.is_file():
+        raise _fail(f"No such file: {path}")
+    services = _services()
+    importer = {
+        ImportKind.products: importing.import_products,
+        ImportKind.customers: importing.import_customers,
+        ImportKind.stock: importing.import_stock,
+    }[kind]
+    with typer.progressbar(length=1, label=f"Importing {kind}") as bar:
+        last = 0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            bar.length = max(total, 1)
+            bar.update(done - last)
+            last = done
+
+        report = importer(services.database.uow, path, actor=CLI_ACTOR, progress=progress)
+    if not report.ok:
+        for error in report.errors:
+            typer.secho(f"  line {error.line}: {error.reason}", fg=typer.colors.RED, err=True)
+        raise _fail(f"Nothing was imported from {path.name}: fix the lines above and try again.")
+    typer.echo(f"Imported {kind} from {path.name}: {report.created} new, {report.updated} updated.")
+
+
+@import_app.command("products")
+def import_products(
+    file: Annotated[Path, typer.Argument(help="sku,name,unit,price,cost,…")],
+) -> None:
+    """Products: sku,name,unit,price,cost,reorder_point,reorder_qty,aliases (a|b)."""
+    _run_import(ImportKind.products, file)
+
+
+@import_app.command("customers")
+def import_customers(file: Annotated[Path, typer.Argument(help="name,phone,address,…")]) -> None:
+    """Customers: name,phone,address,credit_limit,payment_terms_days,sales_rep,birthday."""
+    _run_import(ImportKind.customers, file)
+
+
+@import_app.command("stock")
+def import_stock(file: Annotated[Path, typer.Argument(help="sku,warehouse,quantity,cost")]) -> None:
+    """Stock receipts: sku,warehouse,quantity,cost."""
+    _run_import(ImportKind.stock, file)
+
+
+@app.command()
+def invite(
+    role: Annotated[Role, typer.Argument(help="owner, sales, warehouse or customer")],
+    customer: Annotated[str | None, typer.Option(help="Customer name (customer invites)")] = None,
+    name: Annotated[str, typer.Option(help="Name of the person invited")] = "",
+) -> None:
+    """Print a one-time deep link that binds whoever opens it to ROLE."""
+    from domain.services.users import create_invite
+
+    if role is Role.CUSTOMER and not customer:
+        raise _fail("A customer invite needs --customer NAME (the customer it belongs to).")
+    services = _services()
+    customer_id = _customer_id(services, customer) if customer else None
+    try:
+        issued = run_in_transaction(
+            services.database.uow,
+            lambda uow: create_invite(
+                uow, actor=CLI_ACTOR, role=role, customer_id=customer_id, name=name
+            ),
+        )
+    except DomainError as exc:
+        raise _fail(f"Cannot create the invite: {exc}") from exc
+    username = bot_username(services.settings) or USERNAME_PLACEHOLDER
+    expires = issued.invite.expires_at.astimezone(ZoneInfo(services.settings.timezone))
+    whose = f" of {customer}" if customer else ""
+    typer.echo(f"Invite for {role}{whose}, single use, valid until {expires:%Y-%m-%d %H:%M %Z}:")
+    typer.echo(f"  {TELEGRAM_LINK.format(username=username, token=issued.token)}")
+    typer.echo(f"  or send the bot: /start {issued.token}")
+
+
+def _customer_id(services: Services, wanted: str) -> int:
+    """The customer whose name clearly matches ``wanted``; otherwise list the candidates."""
+    with services.database.reader() as uow:
+        customers = uow.customers.list()
+    index = NameIndex()
+    for item in customers:
+        index.upsert(item.id, item.name)
+    result = index.search(wanted, limit=5)
+    if result.sure and result.best is not None:
+        return result.best.key
+    if not result.candidates:
+        raise _fail(f"No customer matches {wanted!r}.")
+    names = ", ".join(c.name for c in result.candidates)
+    raise _fail(f"{wanted!r} is ambiguous: {names}. Use the full name.")
+
+
+def bot_username(settings: Settings) -> str | None:
+    """The bot's @username from getMe, or None without a token or when unreachable."""
+    if not settings.has_token or settings.telegram_bot_token is None:
+        return None
+    token = settings.telegram_bot_token.get_secret_value()
+    url = f"{settings.telegram_api_base_url.rstrip('/')}/bot{token}/getMe"
+    try:
+        response = httpx.get(url, timeout=10)
+        data = response.json()
+    except (httpx.HTTPError, ValueError):
+        logger.warning("getMe failed; the link shows a placeholder for the bot username")
+        return None
+    if not data.get("ok"):
+        logger.warning("getMe refused: %s", data.get("description", "no description"))
+        return None
+    username = data.get("result", {}).get("username")
+    return str(username) if username else None
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Load a demo business (catalog, customers, stock, six weeks of history) into an empty DB."""
+    from bot.demo import load_demo_data
+
+    services = _services()
+    summary = load_demo_data(services.database)
+    if summary.skipped:
+        typer.echo("The database already has data; demo data was not loaded.")
+        return
+    typer.echo(
+        f"Demo business loaded: {summary.products} products, {summary.customers} customers, "
+        f"{summary.orders} orders, {summary.invoices} invoices, {summary.payments} payments."
+    )
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

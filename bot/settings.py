@@ -1,0 +1,74 @@
+"""Settings from the environment and ``.env`` (see .env.example for each one)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.money import currency_exponent
+from domain.ports import LedgerPolicy
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite:///chaterp.db"
+    chaterp_framework: Literal["ptb", "aiogram"] = "ptb"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    default_language: Literal["en", "zh_Hans"] = "en"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    credit_hold_overdue_days: int = Field(default=30, ge=0)
+    invite_ttl_days: int = Field(default=7, ge=1, le=90)
+    default_payment_terms_days: int = Field(default=30, ge=0, le=365)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        currency_exponent(code)  # raises ValueError for anything that is not a 3-letter code
+        return code
+
+    @field_validator("telegram_bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def has_token(self) -> bool:
+        return self.telegram_bot_token is not None and bool(
+            self.telegram_bot_token.get_secret_value()
+        )
+
+    def policy(self) -> LedgerPolicy:
+        return LedgerPolicy(
+            currency=self.currency,
+            credit_hold_overdue_days=self.credit_hold_overdue_days,
+            invite_ttl_days=self.invite_ttl_days,
+            default_payment_terms_days=self.default_payment_terms_days,
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
