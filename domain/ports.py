@@ -7,7 +7,7 @@ racing transactions can never both succeed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -145,6 +145,24 @@ class ProductRepository(Protocol):
     def list(self, *, active_only: bool = True) -> list[Product]: ...
     def update(self, product_id: int, **fields: object) -> None:
         """Change catalog fields; keys are column names (price_minor, cost_minor, aliases…)."""
+        ...
+
+    def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        """Products (active or not) with these exact SKUs, keyed by SKU; unknown SKUs are absent.
+
+        Bulk counterpart of ``by_sku`` for imports: a few queries for any number of SKUs.
+        """
+        ...
+
+    def add_many(self, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        """Insert many products in one batch; each row holds ``add()``'s keyword arguments.
+
+        Returns the new ids in row order. Same rules as ``add()`` (a taken SKU is refused).
+        """
+        ...
+
+    def update_many(self, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+        """``update(product_id, **fields)`` for many ``(product_id, fields)`` pairs in one batch."""
         ...
 
 
@@ -322,6 +340,10 @@ class PaymentRepository(Protocol):
 
 class AuditRepository(Protocol):
     def add(self, entry: AuditEntry) -> None: ...
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        """``add()`` for many entries in one batch, kept in order (imports)."""
+        ...
+
     def list(
         self, *, object_type: str | None = None, object_id: str | None = None
     ) -> list[AuditEntry]: ...

@@ -68,7 +68,11 @@ def is_retryable(exc: DBAPIError) -> bool:
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
     text = str(exc.orig).lower()
-    return "database is locked" in text or "database table is locked" in text
+    # SQLite reports a lost unique-key race (only possible across processes) without a SQLSTATE.
+    return any(
+        marker in text
+        for marker in ("database is locked", "database table is locked", "unique constraint failed")
+    )
 
 
 class SqlUnitOfWork:

@@ -8,11 +8,11 @@ conditional statements: the database, not Python, decides whether they apply.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, case, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -83,6 +83,7 @@ ALLOCATIONS = AllocationRow.__table__
 AUDIT = AuditRow.__table__
 
 ALIAS_SEPARATOR = "|"
+IN_CHUNK = 500  # values per IN (…) list: well below SQLite's bound-parameter limit
 
 
 class _Repo:
@@ -326,6 +327,14 @@ def _split_aliases(text: str) -> tuple[str, ...]:
     return tuple(a for a in text.split(ALIAS_SEPARATOR) if a)
 
 
+def _product_columns(fields: Mapping[str, object]) -> dict[str, Any]:
+    """Column values for a product row: the aliases sequence becomes "a|b" text."""
+    values = dict(fields)
+    if "aliases" in values:
+        values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])  # type: ignore[arg-type]
+    return values
+
+
 class SqlProducts(_Repo):
     def _product(self, row: Row[Any]) -> Product:
         return Product(
@@ -397,6 +406,37 @@ class SqlProducts(_Repo):
         if "aliases" in values:
             values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])  # type: ignore[arg-type]
         self._exec(update(PRODUCTS).where(PRODUCTS.c.id == product_id).values(**values))
+
+    def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        wanted = sorted(set(skus))
+        found: dict[str, Product] = {}
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            for row in self._exec(select(PRODUCTS).where(PRODUCTS.c.sku.in_(chunk))):
+                found[row.sku] = self._product(row)
+        return found
+
+    def add_many(self, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        if not rows:
+            return []
+        values = [_product_columns(row) for row in rows]
+        # One executemany; SQLAlchemy batches it as multi-row INSERT … RETURNING.
+        statement = insert(PRODUCTS).returning(PRODUCTS.c.id, sort_by_parameter_order=True)
+        return [int(product_id) for product_id in self._exec(statement, values).scalars()]
+
+    def update_many(self, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+        # executemany needs the same columns in every parameter set: group by column set.
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for product_id, fields in changes:
+            values = _product_columns(fields)
+            groups[tuple(sorted(values))].append({**values, "b_product_id": product_id})
+        for columns, params in groups.items():
+            statement = (
+                update(PRODUCTS)
+                .where(PRODUCTS.c.id == bindparam("b_product_id"))
+                .values({column: bindparam(column) for column in columns})
+            )
+            self._exec(statement, params)
 
 
 def _warehouse(row: Row[Any]) -> Warehouse:
@@ -659,6 +699,8 @@ class SqlOrders(_Repo):
                 "note": note,
             },
         )
+        if not lines:
+            return order_id
         self._exec(
             insert(LINES),
             [
@@ -814,6 +856,8 @@ class SqlShipments(_Repo):
                 "idempotency_key": idempotency_key,
             },
         )
+        if not lines:
+            return shipment_id
         self._exec(
             insert(SHIPMENT_LINES),
             [
@@ -1086,6 +1130,27 @@ class SqlAudit(_Repo):
                 after=entry.after,
                 source=entry.source,
             )
+        )
+
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        if not entries:
+            return
+        self._exec(
+            insert(AUDIT),
+            [
+                {
+                    "at": entry.at,
+                    "actor_id": entry.actor_id,
+                    "actor_role": entry.actor_role,
+                    "action": entry.action,
+                    "object_type": entry.object_type,
+                    "object_id": entry.object_id,
+                    "before": entry.before,
+                    "after": entry.after,
+                    "source": entry.source,
+                }
+                for entry in entries
+            ],
         )
 
     def list(

@@ -7,6 +7,7 @@ runs only when CHATERP_TEST_DATABASE_URL is set (CI sets it) and skips with a re
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -43,23 +44,58 @@ def postgres_url() -> str:
     return url
 
 
-def make_sql_factory(
-    kind: str, tmp_path: Path, clock: FixedClock, policy: LedgerPolicy
-) -> Iterator[UnitOfWorkFactory]:
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema, built once and copied for each test (fast)."""
+    from storage.database import Database
+    from storage.testing import create_schema
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(
+        f"sqlite:///{path}",
+        clock=FixedClock(datetime(2026, 1, 1, tzinfo=TZ)),
+        policy=LedgerPolicy(),
+    )
+    create_schema(db)
+    db.dispose()  # closing the last connection folds the WAL into the file
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """One throwaway PostgreSQL schema for the session; tests empty it instead of rebuilding."""
     from storage.database import Database
     from storage.testing import create_schema, fresh_postgres_schema
 
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'test.db'}", clock=clock, policy=policy)
+    with fresh_postgres_schema(postgres_url()) as url:
+        db = Database(url, clock=FixedClock(datetime(2026, 1, 1, tzinfo=TZ)), policy=LedgerPolicy())
         create_schema(db)
-        yield db.uow
         db.dispose()
+        yield url
+
+
+def make_sql_factory(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FixedClock,
+    policy: LedgerPolicy,
+) -> Iterator[UnitOfWorkFactory]:
+    from storage.database import Database
+    from storage.testing import truncate_all
+
+    if kind == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
     else:
-        with fresh_postgres_schema(postgres_url()) as url:
-            db = Database(url, clock=clock, policy=policy)
-            create_schema(db)
-            yield db.uow
-            db.dispose()
+        url = request.getfixturevalue("postgres_schema_url")
+    db = Database(url, clock=clock, policy=policy)
+    if kind == "postgres":
+        truncate_all(db)
+    yield db.uow
+    db.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -69,12 +105,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def uow_factory(
-    backend: str, tmp_path: Path, clock: FixedClock, policy: LedgerPolicy
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FixedClock,
+    policy: LedgerPolicy,
 ) -> Iterator[UnitOfWorkFactory]:
     if backend == "fake":
         yield FakeDatabase(clock=clock, policy=policy).uow
     else:
-        yield from make_sql_factory(backend, tmp_path, clock, policy)
+        yield from make_sql_factory(backend, request, tmp_path, clock, policy)
 
 
 @pytest.fixture

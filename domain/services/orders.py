@@ -154,7 +154,9 @@ def place_order(
     key = check_key(idempotency_key)
     existing = uow.orders.by_idempotency_key(key)
     if existing is not None:
-        if existing.customer_id != customer_id:
+        asked = sorted((line.product_id, line.quantity.milli) for line in lines)
+        placed = sorted((line.product_id, line.quantity.milli) for line in existing.lines)
+        if existing.customer_id != customer_id or asked != placed:
             raise IdempotencyKeyReused(key)
         return PlacedOrder(existing, created=False)
     customer = get_customer(uow, customer_id)
@@ -169,6 +171,12 @@ def place_order(
         pid: balance.available.milli
         for pid, balance in uow.stock.for_products(list(products), warehouse.id).items()
     }
+    # A shortage is reported per product: everything the order asks for against what was
+    # available before any of its lines took some.
+    on_shelf = dict(available)
+    wanted: dict[int, int] = defaultdict(int)
+    for line, _ in priced:
+        wanted[line.product_id] += line.quantity.milli
     reserved: list[int] = []
     shortages: dict[int, Shortage] = {}
     for line, _ in priced:
@@ -176,14 +184,12 @@ def place_order(
         take = min(line.quantity.milli, max(left, 0))
         if take < line.quantity.milli and not allow_backorder:
             product = products[line.product_id]
-            earlier = shortages.get(product.id)
-            requested = line.quantity.milli + (earlier.requested_milli if earlier else 0)
             shortages[product.id] = Shortage(
                 product.id,
                 product.sku,
                 product.name,
-                requested,
-                available.get(product.id, 0) if earlier is None else earlier.available_milli,
+                wanted[product.id],
+                max(on_shelf.get(product.id, 0), 0),
             )
         available[line.product_id] = left - take
         reserved.append(take)

@@ -165,6 +165,9 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
             )
         raise InvalidState("shipment", current.number, str(current.status), "confirm")
     order = _shippable_order(uow, shipment.order_id)
+    # Invoicing locks the customer; take that lock now, before any stock row. Placing an order
+    # locks customer -> stock, so stock -> customer here would deadlock with it.
+    uow.customers.lock(order.customer_id)
     lines = {line.id: line for line in order.lines}
     products = uow.products.get_many([line.product_id for line in order.lines])
     amount = Money.zero(order.total.currency)

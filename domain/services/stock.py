@@ -114,6 +114,12 @@ def receive_stock(
         raise InvalidInput("unit_cost", "wrong_currency", str(unit_cost))
     if unit_cost.minor < 0:
         raise InvalidInput("unit_cost", "negative", str(unit_cost))
+    # The moving average reads on hand and cost, then writes a new cost: two receipts of one
+    # product must not both start from the same values (the later write would drop the first
+    # receipt from the average). Writing the product row first takes its row lock on
+    # PostgreSQL; what is read after it includes every receipt committed before.
+    uow.products.update(product.id, updated_at=uow.clock.now())
+    product = get_product(uow, product.id)
     on_hand_before = sum((b.on_hand for b in uow.stock.for_product(product.id)), Quantity(0))
     new_cost = moving_average_cost(on_hand_before, product.cost, quantity, unit_cost)
     move(

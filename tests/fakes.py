@@ -1,0 +1,1193 @@
+"""In-memory fakes of the storage ports: a settable clock and a unit of work over plain dicts.
+
+``FakeDatabase`` keeps every committed row in dicts. Each ``FakeUnitOfWork`` works on its own
+copy of that state (its transaction) and swaps it in on ``commit()``; leaving the ``with``
+block without committing throws the copy away. ``savepoint()`` snapshots the working copy and
+restores it when an exception escapes, like ``SAVEPOINT`` / ``ROLLBACK TO SAVEPOINT``.
+
+The repositories apply the same rules a real database does: ``try_*`` methods are conditional
+updates that change nothing and return False when their condition fails, unique business keys
+raise ``DuplicateKey``, and list methods return rows in the order documented in
+``domain/ports.py``.
+
+Concurrency: like SQLite's single writer, a unit of work that changed something may only
+commit if nobody else committed since it began; otherwise ``commit()`` raises
+``TransientConflict`` (which ``run_in_transaction`` retries) so an update is never lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from domain.errors import DuplicateKey, TransientConflict
+from domain.model import (
+    Allocation,
+    AuditEntry,
+    Customer,
+    HoldReason,
+    Invite,
+    Invoice,
+    InvoiceStatus,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentMethod,
+    Product,
+    Role,
+    SalesOrder,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    StockBalance,
+    StockMove,
+    Tier,
+    User,
+    Warehouse,
+)
+from domain.money import Money
+from domain.ports import Clock, LedgerPolicy
+from domain.quantity import Quantity
+
+Row = dict[str, Any]
+
+TABLES = (
+    "users",
+    "invites",
+    "customers",
+    "products",
+    "warehouses",
+    "stock_moves",
+    "orders",
+    "order_lines",
+    "shipments",
+    "shipment_lines",
+    "invoices",
+    "payments",
+    "allocations",
+    "audit",
+)
+
+# table -> ((column, kind reported by DuplicateKey), ...); None never conflicts (as in SQL).
+UNIQUE_KEYS: dict[str, tuple[tuple[str, str], ...]] = {
+    "users": (("telegram_user_id", "telegram_user"),),
+    "invites": (("token_hash", "invite"),),
+    "products": (("sku", "product"),),
+    "warehouses": (("code", "warehouse"),),
+    "orders": (("number", "order"), ("idempotency_key", "order_idempotency_key")),
+    "shipments": (("number", "shipment"), ("idempotency_key", "shipment_idempotency_key")),
+    "invoices": (("number", "invoice"),),
+    "payments": (("number", "payment"), ("idempotency_key", "payment_idempotency_key")),
+}
+
+# Columns that ``update(**fields)`` may change, per table (anything else is a programming error).
+CUSTOMER_PROFILE_COLUMNS = frozenset(
+    {
+        "name",
+        "name_key",
+        "phone",
+        "phone_key",
+        "address",
+        "sales_rep_id",
+        "credit_limit_minor",
+        "payment_terms_days",
+        "tier",
+        "birthday",
+        "notes",
+        "active",
+    }
+)
+PRODUCT_COLUMNS = frozenset(
+    {
+        "sku",
+        "name",
+        "unit",
+        "price_minor",
+        "cost_minor",
+        "aliases",
+        "reorder_point_milli",
+        "reorder_qty_milli",
+        "active",
+        "updated_at",
+    }
+)
+
+
+class FixedClock:
+    """A clock that only moves when a test says so. Always timezone-aware."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = self._aware(now)
+
+    @staticmethod
+    def _aware(value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+        return value
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, now: datetime) -> None:
+        self._now = self._aware(now)
+
+    def advance(self, **delta: float) -> datetime:
+        """Move forward by ``timedelta(**delta)`` (e.g. ``days=31``); returns the new time."""
+        self._now = self._now + timedelta(**delta)
+        return self._now
+
+
+@dataclasses.dataclass(slots=True)
+class FakeState:
+    """Every row of the fake database. Row values are immutable, so a copy is shallow per row."""
+
+    tables: dict[str, dict[int, Row]] = dataclasses.field(
+        default_factory=lambda: {name: {} for name in TABLES}
+    )
+    last_ids: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    sequences: dict[str, int] = dataclasses.field(default_factory=dict)
+    # (product_id, warehouse_id) -> (on_hand_milli, reserved_milli)
+    stock: dict[tuple[int, int], tuple[int, int]] = dataclasses.field(default_factory=dict)
+
+    def copy(self) -> FakeState:
+        return FakeState(
+            tables={
+                name: {row_id: dict(row) for row_id, row in rows.items()}
+                for name, rows in self.tables.items()
+            },
+            last_ids=dict(self.last_ids),
+            sequences=dict(self.sequences),
+            stock=dict(self.stock),
+        )
+
+
+class FakeDatabase:
+    """The committed state plus what committed units of work raised as events (the outbox)."""
+
+    def __init__(self, clock: Clock, policy: LedgerPolicy | None = None) -> None:
+        self.clock = clock
+        self.policy = policy if policy is not None else LedgerPolicy()
+        self.state = FakeState()
+        self.outbox: list[object] = []
+        self.commits = 0
+
+    def uow(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+    __call__ = uow  # a FakeDatabase is itself a UnitOfWorkFactory
+
+
+# --- repositories ---------------------------------------------------------------------------
+
+
+class _Repository:
+    """Row helpers over the owning unit of work's current (transactional) state."""
+
+    table = ""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _state(self) -> FakeState:
+        return self._uow.state
+
+    @property
+    def _currency(self) -> str:
+        return self._uow.policy.currency
+
+    def _rows(self, table: str | None = None) -> dict[int, Row]:
+        return self._state.tables[table or self.table]
+
+    def _row(self, row_id: int, table: str | None = None) -> Row | None:
+        return self._rows(table).get(row_id)
+
+    def _check_unique(self, table: str, row: Row, row_id: int | None) -> None:
+        for column, kind in UNIQUE_KEYS.get(table, ()):
+            value = row.get(column)
+            if value is None:
+                continue
+            for other_id, other in self._rows(table).items():
+                if other_id != row_id and other.get(column) == value:
+                    raise DuplicateKey(kind, str(value))
+
+    def _insert(self, row: Row, table: str | None = None) -> int:
+        name = table or self.table
+        self._check_unique(name, row, None)
+        row_id = self._state.last_ids[name] + 1
+        self._state.last_ids[name] = row_id
+        self._rows(name)[row_id] = {**row, "id": row_id}
+        return row_id
+
+    def _update(self, row_id: int, fields: dict[str, Any], table: str | None = None) -> None:
+        """UPDATE … WHERE id = :id (no row: nothing happens, as in SQL)."""
+        name = table or self.table
+        row = self._row(row_id, name)
+        if row is None:
+            return
+        changed = {**row, **fields}
+        self._check_unique(name, changed, row_id)
+        self._rows(name)[row_id] = changed
+
+    @staticmethod
+    def _known_columns(fields: dict[str, Any], allowed: frozenset[str], what: str) -> None:
+        unknown = set(fields) - allowed
+        if unknown:
+            raise TypeError(f"{what}.update: unknown or read-only columns {sorted(unknown)}")
+
+
+class FakeUserRepository(_Repository):
+    table = "users"
+
+    def add(
+        self,
+        *,
+        name: str,
+        role: Role,
+        telegram_user_id: int | None,
+        customer_id: int | None,
+        language: str | None,
+        created_at: datetime,
+    ) -> int:
+        return self._insert(
+            {
+                "name": name,
+                "role": Role(role),
+                "telegram_user_id": telegram_user_id,
+                "customer_id": customer_id,
+                "language": language,
+                "created_at": created_at,
+                "active": True,
+            }
+        )
+
+    @staticmethod
+    def _user(row: Row) -> User:
+        return User(
+            id=row["id"],
+            name=row["name"],
+            role=row["role"],
+            telegram_user_id=row["telegram_user_id"],
+            customer_id=row["customer_id"],
+            language=row["language"],
+            active=row["active"],
+        )
+
+    def get(self, user_id: int) -> User | None:
+        row = self._row(user_id)
+        return None if row is None else self._user(row)
+
+    def by_telegram_id(self, telegram_user_id: int) -> User | None:
+        for row in self._rows().values():
+            if row["telegram_user_id"] == telegram_user_id:
+                return self._user(row)
+        return None
+
+    def list(self, *, active_only: bool = True) -> list[User]:
+        return [
+            self._user(row)
+            for _, row in sorted(self._rows().items())
+            if row["active"] or not active_only
+        ]
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        self._update(user_id, {"active": active})
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        self._update(user_id, {"language": language})
+
+    def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None:
+        self._update(user_id, {"role": Role(role), "customer_id": customer_id})
+
+
+class FakeInviteRepository(_Repository):
+    table = "invites"
+
+    def add(
+        self,
+        *,
+        token_hash: str,
+        role: Role,
+        customer_id: int | None,
+        name: str,
+        created_by: int | None,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> int:
+        return self._insert(
+            {
+                "token_hash": token_hash,
+                "role": Role(role),
+                "customer_id": customer_id,
+                "name": name,
+                "created_by": created_by,
+                "created_at": created_at,
+                "expires_at": expires_at,
+                "used_at": None,
+                "used_by": None,
+            }
+        )
+
+    def by_token_hash(self, token_hash: str) -> Invite | None:
+        for row in self._rows().values():
+            if row["token_hash"] == token_hash:
+                return Invite(
+                    id=row["id"],
+                    role=row["role"],
+                    customer_id=row["customer_id"],
+                    name=row["name"],
+                    created_by=row["created_by"],
+                    created_at=row["created_at"],
+                    expires_at=row["expires_at"],
+                    used_at=row["used_at"],
+                    used_by=row["used_by"],
+                )
+        return None
+
+    def try_mark_used(self, invite_id: int, user_id: int, at: datetime) -> bool:
+        row = self._row(invite_id)
+        if row is None or row["used_at"] is not None:
+            return False
+        self._update(invite_id, {"used_at": at, "used_by": user_id})
+        return True
+
+
+class FakeCustomerRepository(_Repository):
+    table = "customers"
+
+    def add(
+        self,
+        *,
+        name: str,
+        name_key: str,
+        phone: str,
+        phone_key: str,
+        address: str,
+        sales_rep_id: int | None,
+        credit_limit_minor: int | None,
+        payment_terms_days: int,
+        tier: Tier,
+        birthday: date | None,
+        notes: str,
+        created_at: datetime,
+    ) -> int:
+        return self._insert(
+            {
+                "name": name,
+                "name_key": name_key,
+                "phone": phone,
+                "phone_key": phone_key,
+                "address": address,
+                "sales_rep_id": sales_rep_id,
+                "credit_limit_minor": credit_limit_minor,
+                "payment_terms_days": payment_terms_days,
+                "tier": Tier(tier),
+                "birthday": birthday,
+                "notes": notes,
+                "created_at": created_at,
+                "active": True,
+                "balance_minor": 0,
+            }
+        )
+
+    def _customer(self, row: Row) -> Customer:
+        limit = row["credit_limit_minor"]
+        return Customer(
+            id=row["id"],
+            name=row["name"],
+            phone=row["phone"],
+            address=row["address"],
+            sales_rep_id=row["sales_rep_id"],
+            credit_limit=None if limit is None else Money(limit, self._currency),
+            payment_terms_days=row["payment_terms_days"],
+            tier=row["tier"],
+            birthday=row["birthday"],
+            notes=row["notes"],
+            active=row["active"],
+            balance=Money(row["balance_minor"], self._currency),
+        )
+
+    def get(self, customer_id: int) -> Customer | None:
+        row = self._row(customer_id)
+        return None if row is None else self._customer(row)
+
+    def _where(self, column: str, value: object) -> list[Customer]:
+        return [
+            self._customer(row) for _, row in sorted(self._rows().items()) if row[column] == value
+        ]
+
+    def by_phone_key(self, phone_key: str) -> list[Customer]:
+        return self._where("phone_key", phone_key)
+
+    def by_name_key(self, name_key: str) -> list[Customer]:
+        return self._where("name_key", name_key)
+
+    def list(self, *, active_only: bool = True, sales_rep_id: int | None = None) -> list[Customer]:
+        return [
+            self._customer(row)
+            for _, row in sorted(self._rows().items())
+            if (row["active"] or not active_only)
+            and (sales_rep_id is None or row["sales_rep_id"] == sales_rep_id)
+        ]
+
+    def update(self, customer_id: int, **fields: object) -> None:
+        self._known_columns(fields, CUSTOMER_PROFILE_COLUMNS, "customers")
+        if "tier" in fields:
+            fields["tier"] = Tier(str(fields["tier"]))
+        self._update(customer_id, fields)
+
+    def lock(self, customer_id: int) -> None:
+        """Row locks are meaningless in one process; transactions are serialised at commit."""
+
+    def add_to_balance(self, customer_id: int, delta_minor: int) -> None:
+        row = self._row(customer_id)
+        if row is not None:
+            self._update(customer_id, {"balance_minor": row["balance_minor"] + delta_minor})
+
+
+class FakeProductRepository(_Repository):
+    table = "products"
+
+    def add(
+        self,
+        *,
+        sku: str,
+        name: str,
+        unit: str,
+        price_minor: int,
+        cost_minor: int,
+        aliases: Sequence[str],
+        reorder_point_milli: int,
+        reorder_qty_milli: int,
+        active: bool,
+        updated_at: datetime,
+    ) -> int:
+        return self._insert(
+            {
+                "sku": sku,
+                "name": name,
+                "unit": unit,
+                "price_minor": price_minor,
+                "cost_minor": cost_minor,
+                "aliases": tuple(aliases),
+                "reorder_point_milli": reorder_point_milli,
+                "reorder_qty_milli": reorder_qty_milli,
+                "active": active,
+                "updated_at": updated_at,
+            }
+        )
+
+    def _product(self, row: Row) -> Product:
+        return Product(
+            id=row["id"],
+            sku=row["sku"],
+            name=row["name"],
+            unit=row["unit"],
+            price=Money(row["price_minor"], self._currency),
+            cost=Money(row["cost_minor"], self._currency),
+            aliases=tuple(row["aliases"]),
+            reorder_point=Quantity(row["reorder_point_milli"]),
+            reorder_qty=Quantity(row["reorder_qty_milli"]),
+            active=row["active"],
+        )
+
+    def get(self, product_id: int) -> Product | None:
+        row = self._row(product_id)
+        return None if row is None else self._product(row)
+
+    def by_sku(self, sku: str) -> Product | None:
+        for row in self._rows().values():
+            if row["sku"] == sku:
+                return self._product(row)
+        return None
+
+    def get_many(self, product_ids: Sequence[int]) -> dict[int, Product]:
+        found: dict[int, Product] = {}
+        for product_id in product_ids:
+            row = self._row(product_id)
+            if row is not None:
+                found[product_id] = self._product(row)
+        return found
+
+    def list(self, *, active_only: bool = True) -> list[Product]:
+        return [
+            self._product(row)
+            for _, row in sorted(self._rows().items())
+            if row["active"] or not active_only
+        ]
+
+    def update(self, product_id: int, **fields: object) -> None:
+        self._known_columns(fields, PRODUCT_COLUMNS, "products")
+        if "aliases" in fields:
+            fields["aliases"] = tuple(fields["aliases"])  # type: ignore[call-overload]
+        self._update(product_id, fields)
+
+    def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        wanted = set(skus)
+        return {
+            row["sku"]: self._product(row) for row in self._rows().values() if row["sku"] in wanted
+        }
+
+    def add_many(self, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        return [self.add(**row) for row in rows]  # type: ignore[arg-type]
+
+    def update_many(self, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+        for product_id, fields in changes:
+            self.update(product_id, **fields)
+
+
+class FakeWarehouseRepository(_Repository):
+    table = "warehouses"
+
+    def add(self, *, code: str, name: str, is_default: bool) -> int:
+        return self._insert({"code": code, "name": name, "is_default": is_default})
+
+    @staticmethod
+    def _warehouse(row: Row) -> Warehouse:
+        return Warehouse(
+            id=row["id"], code=row["code"], name=row["name"], is_default=row["is_default"]
+        )
+
+    def get(self, warehouse_id: int) -> Warehouse | None:
+        row = self._row(warehouse_id)
+        return None if row is None else self._warehouse(row)
+
+    def by_code(self, code: str) -> Warehouse | None:
+        for row in self._rows().values():
+            if row["code"] == code:
+                return self._warehouse(row)
+        return None
+
+    def default(self) -> Warehouse | None:
+        for _, row in sorted(self._rows().items()):
+            if row["is_default"]:
+                return self._warehouse(row)
+        return None
+
+    def list(self) -> list[Warehouse]:
+        return [self._warehouse(row) for _, row in sorted(self._rows().items())]
+
+
+class FakeStockRepository(_Repository):
+    table = "stock_moves"
+
+    def try_change(
+        self, product_id: int, warehouse_id: int, on_hand_delta: int, reserved_delta: int
+    ) -> bool:
+        on_hand, reserved = self._state.stock.get((product_id, warehouse_id), (0, 0))
+        on_hand += on_hand_delta
+        reserved += reserved_delta
+        if on_hand < 0 or reserved < 0 or reserved > on_hand:
+            return False
+        self._state.stock[(product_id, warehouse_id)] = (on_hand, reserved)
+        return True
+
+    @staticmethod
+    def _balance(product_id: int, warehouse_id: int, values: tuple[int, int]) -> StockBalance:
+        return StockBalance(product_id, warehouse_id, Quantity(values[0]), Quantity(values[1]))
+
+    def get(self, product_id: int, warehouse_id: int) -> StockBalance:
+        values = self._state.stock.get((product_id, warehouse_id), (0, 0))
+        return self._balance(product_id, warehouse_id, values)
+
+    def for_product(self, product_id: int) -> list[StockBalance]:
+        return [
+            self._balance(pid, wid, values)
+            for (pid, wid), values in sorted(self._state.stock.items())
+            if pid == product_id
+        ]
+
+    def for_products(
+        self, product_ids: Sequence[int], warehouse_id: int
+    ) -> dict[int, StockBalance]:
+        """Every requested product, zeros where no balance row exists yet (like ``get``)."""
+        return {pid: self.get(pid, warehouse_id) for pid in dict.fromkeys(product_ids)}
+
+    def all(self) -> list[StockBalance]:
+        return [
+            self._balance(pid, wid, values)
+            for (pid, wid), values in sorted(self._state.stock.items())
+        ]
+
+    def add_move(self, move: StockMove) -> int:
+        return self._insert({"move": move})
+
+    def moves(self, product_id: int | None = None) -> list[StockMove]:
+        return [
+            dataclasses.replace(row["move"], id=row_id)
+            for row_id, row in sorted(self._rows().items())
+            if product_id is None or row["move"].product_id == product_id
+        ]
+
+
+class FakeSequenceRepository(_Repository):
+    def next(self, name: str) -> int:
+        value = self._state.sequences.get(name, 0) + 1
+        self._state.sequences[name] = value
+        return value
+
+
+class FakeOrderRepository(_Repository):
+    table = "orders"
+
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        sales_rep_id: int | None,
+        created_by: int | None,
+        status: OrderStatus,
+        hold_reason: HoldReason | None,
+        warehouse_id: int,
+        total_minor: int,
+        currency: str,
+        created_at: datetime,
+        idempotency_key: str,
+        note: str,
+        lines: Sequence[tuple[int, int, int, int, int]],
+    ) -> int:
+        order_id = self._insert(
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "sales_rep_id": sales_rep_id,
+                "created_by": created_by,
+                "status": OrderStatus(status),
+                "hold_reason": None if hold_reason is None else HoldReason(hold_reason),
+                "warehouse_id": warehouse_id,
+                "total_minor": total_minor,
+                "currency": currency,
+                "created_at": created_at,
+                "idempotency_key": idempotency_key,
+                "note": note,
+                "decided_by": None,
+                "decided_at": None,
+            }
+        )
+        for line_no, (product_id, quantity, price, discount_bp, reserved) in enumerate(lines, 1):
+            if not 0 <= reserved <= quantity:
+                raise ValueError(f"line {line_no}: reserved {reserved} outside 0..{quantity}")
+            self._insert(
+                {
+                    "order_id": order_id,
+                    "line_no": line_no,
+                    "product_id": product_id,
+                    "quantity_milli": quantity,
+                    "unit_price_minor": price,
+                    "discount_bp": discount_bp,
+                    "reserved_milli": reserved,
+                    "shipped_milli": 0,
+                },
+                "order_lines",
+            )
+        return order_id
+
+    def _order(self, row: Row) -> SalesOrder:
+        currency = row["currency"]
+        lines = sorted(
+            (line for line in self._rows("order_lines").values() if line["order_id"] == row["id"]),
+            key=lambda line: line["line_no"],
+        )
+        return SalesOrder(
+            id=row["id"],
+            number=row["number"],
+            customer_id=row["customer_id"],
+            sales_rep_id=row["sales_rep_id"],
+            created_by=row["created_by"],
+            status=row["status"],
+            warehouse_id=row["warehouse_id"],
+            total=Money(row["total_minor"], currency),
+            created_at=row["created_at"],
+            idempotency_key=row["idempotency_key"],
+            lines=tuple(
+                OrderLine(
+                    id=line["id"],
+                    line_no=line["line_no"],
+                    product_id=line["product_id"],
+                    quantity=Quantity(line["quantity_milli"]),
+                    unit_price=Money(line["unit_price_minor"], currency),
+                    discount_bp=line["discount_bp"],
+                    reserved=Quantity(line["reserved_milli"]),
+                    shipped=Quantity(line["shipped_milli"]),
+                )
+                for line in lines
+            ),
+            hold_reason=row["hold_reason"],
+            decided_by=row["decided_by"],
+            decided_at=row["decided_at"],
+            note=row["note"],
+        )
+
+    def _first(self, column: str, value: object) -> SalesOrder | None:
+        for row in self._rows().values():
+            if row[column] == value:
+                return self._order(row)
+        return None
+
+    def get(self, order_id: int) -> SalesOrder | None:
+        row = self._row(order_id)
+        return None if row is None else self._order(row)
+
+    def by_number(self, number: str) -> SalesOrder | None:
+        return self._first("number", number)
+
+    def by_idempotency_key(self, key: str) -> SalesOrder | None:
+        return self._first("idempotency_key", key)
+
+    def lock(self, order_id: int) -> None:
+        """No-op: transactions are serialised at commit."""
+
+    def try_transition(
+        self,
+        order_id: int,
+        from_statuses: Sequence[OrderStatus],
+        to_status: OrderStatus,
+        *,
+        decided_by: int | None = None,
+        decided_at: datetime | None = None,
+    ) -> bool:
+        row = self._row(order_id)
+        if row is None or row["status"] not in {OrderStatus(s) for s in from_statuses}:
+            return False
+        fields: Row = {"status": OrderStatus(to_status)}
+        if decided_by is not None:
+            fields["decided_by"] = decided_by
+        if decided_at is not None:
+            fields["decided_at"] = decided_at
+        self._update(order_id, fields)
+        return True
+
+    def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
+        line = self._row(line_id, "order_lines")
+        if line is None:
+            return False
+        reserved = line["reserved_milli"] + reserved_delta
+        shipped = line["shipped_milli"] + shipped_delta
+        if reserved < 0 or not 0 <= shipped <= line["quantity_milli"]:
+            return False
+        self._update(line_id, {"reserved_milli": reserved, "shipped_milli": shipped}, "order_lines")
+        return True
+
+    def list(
+        self,
+        *,
+        customer_id: int | None = None,
+        sales_rep_id: int | None = None,
+        statuses: Sequence[OrderStatus] | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[SalesOrder]:
+        wanted = None if statuses is None else {OrderStatus(s) for s in statuses}
+        rows = [
+            row
+            for row in self._rows().values()
+            if (customer_id is None or row["customer_id"] == customer_id)
+            and (sales_rep_id is None or row["sales_rep_id"] == sales_rep_id)
+            and (wanted is None or row["status"] in wanted)
+            and (since is None or row["created_at"] >= since)
+        ]
+        rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
+        return [self._order(row) for row in rows[offset : offset + limit]]
+
+
+class FakeShipmentRepository(_Repository):
+    table = "shipments"
+
+    def add(
+        self,
+        *,
+        number: str,
+        order_id: int,
+        warehouse_id: int,
+        created_by: int | None,
+        created_at: datetime,
+        idempotency_key: str | None,
+        lines: Sequence[ShipmentLine],
+    ) -> int:
+        shipment_id = self._insert(
+            {
+                "number": number,
+                "order_id": order_id,
+                "warehouse_id": warehouse_id,
+                "status": ShipmentStatus.DRAFT,
+                "created_by": created_by,
+                "created_at": created_at,
+                "confirmed_by": None,
+                "confirmed_at": None,
+                "idempotency_key": idempotency_key,
+            }
+        )
+        for line in lines:
+            self._insert(
+                {
+                    "shipment_id": shipment_id,
+                    "order_line_id": line.order_line_id,
+                    "product_id": line.product_id,
+                    "quantity_milli": line.quantity.milli,
+                    "unit_cost_minor": None if line.unit_cost is None else line.unit_cost.minor,
+                },
+                "shipment_lines",
+            )
+        return shipment_id
+
+    def _lines(self, shipment_id: int) -> Iterator[tuple[int, Row]]:
+        for line_id, line in sorted(self._rows("shipment_lines").items()):
+            if line["shipment_id"] == shipment_id:
+                yield line_id, line
+
+    def _shipment(self, row: Row) -> Shipment:
+        return Shipment(
+            id=row["id"],
+            number=row["number"],
+            order_id=row["order_id"],
+            warehouse_id=row["warehouse_id"],
+            status=row["status"],
+            created_by=row["created_by"],
+            created_at=row["created_at"],
+            lines=tuple(
+                ShipmentLine(
+                    order_line_id=line["order_line_id"],
+                    product_id=line["product_id"],
+                    quantity=Quantity(line["quantity_milli"]),
+                    unit_cost=None
+                    if line["unit_cost_minor"] is None
+                    else Money(line["unit_cost_minor"], self._currency),
+                )
+                for _, line in self._lines(row["id"])
+            ),
+            confirmed_by=row["confirmed_by"],
+            confirmed_at=row["confirmed_at"],
+            idempotency_key=row["idempotency_key"],
+        )
+
+    def get(self, shipment_id: int) -> Shipment | None:
+        row = self._row(shipment_id)
+        return None if row is None else self._shipment(row)
+
+    def by_idempotency_key(self, key: str) -> Shipment | None:
+        for row in self._rows().values():
+            if row["idempotency_key"] == key:
+                return self._shipment(row)
+        return None
+
+    def for_order(self, order_id: int) -> list[Shipment]:
+        return [
+            self._shipment(row)
+            for _, row in sorted(self._rows().items())
+            if row["order_id"] == order_id
+        ]
+
+    def try_confirm(self, shipment_id: int, by: int | None, at: datetime) -> bool:
+        row = self._row(shipment_id)
+        if row is None or row["status"] is not ShipmentStatus.DRAFT:
+            return False
+        self._update(
+            shipment_id,
+            {"status": ShipmentStatus.CONFIRMED, "confirmed_by": by, "confirmed_at": at},
+        )
+        return True
+
+    def set_line_cost(self, shipment_id: int, order_line_id: int, unit_cost_minor: int) -> None:
+        for line_id, line in self._lines(shipment_id):
+            if line["order_line_id"] == order_line_id:
+                self._update(line_id, {"unit_cost_minor": unit_cost_minor}, "shipment_lines")
+
+    def try_set_status(
+        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
+    ) -> bool:
+        row = self._row(shipment_id)
+        if row is None or row["status"] != from_status:
+            return False
+        self._update(shipment_id, {"status": ShipmentStatus(to_status)})
+        return True
+
+
+class FakeInvoiceRepository(_Repository):
+    table = "invoices"
+
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        order_id: int | None,
+        shipment_id: int | None,
+        amount_minor: int,
+        currency: str,
+        issued_on: date,
+        due_on: date,
+    ) -> int:
+        return self._insert(
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "order_id": order_id,
+                "shipment_id": shipment_id,
+                "amount_minor": amount_minor,
+                "outstanding_minor": amount_minor,
+                "currency": currency,
+                "issued_on": issued_on,
+                "due_on": due_on,
+                "status": InvoiceStatus.OPEN,
+            }
+        )
+
+    @staticmethod
+    def _invoice(row: Row) -> Invoice:
+        return Invoice(
+            id=row["id"],
+            number=row["number"],
+            customer_id=row["customer_id"],
+            order_id=row["order_id"],
+            shipment_id=row["shipment_id"],
+            amount=Money(row["amount_minor"], row["currency"]),
+            outstanding=Money(row["outstanding_minor"], row["currency"]),
+            issued_on=row["issued_on"],
+            due_on=row["due_on"],
+            status=row["status"],
+        )
+
+    def _where(self, keep: Iterable[Row]) -> list[Invoice]:
+        return [self._invoice(row) for row in sorted(keep, key=lambda row: row["id"])]
+
+    def get(self, invoice_id: int) -> Invoice | None:
+        row = self._row(invoice_id)
+        return None if row is None else self._invoice(row)
+
+    def open(self, customer_ids: Sequence[int] | None = None) -> list[Invoice]:
+        wanted = None if customer_ids is None else set(customer_ids)
+        rows = [
+            row
+            for row in self._rows().values()
+            if row["status"] is InvoiceStatus.OPEN
+            and (wanted is None or row["customer_id"] in wanted)
+        ]
+        rows.sort(key=lambda row: (row["due_on"], row["id"]))
+        return [self._invoice(row) for row in rows]
+
+    def for_customer(self, customer_id: int) -> list[Invoice]:
+        return self._where(r for r in self._rows().values() if r["customer_id"] == customer_id)
+
+    def for_order(self, order_id: int) -> list[Invoice]:
+        return self._where(r for r in self._rows().values() if r["order_id"] == order_id)
+
+    def try_reduce_outstanding(self, invoice_id: int, amount_minor: int) -> bool:
+        row = self._row(invoice_id)
+        if row is None:
+            return False
+        outstanding = row["outstanding_minor"] - amount_minor
+        if outstanding < 0:
+            return False
+        status = InvoiceStatus.PAID if outstanding == 0 else InvoiceStatus.OPEN
+        self._update(invoice_id, {"outstanding_minor": outstanding, "status": status})
+        return True
+
+
+class FakePaymentRepository(_Repository):
+    table = "payments"
+
+    def add(
+        self,
+        *,
+        number: str,
+        customer_id: int,
+        amount_minor: int,
+        currency: str,
+        method: PaymentMethod,
+        received_on: date,
+        recorded_by: int | None,
+        recorded_at: datetime,
+        idempotency_key: str,
+        note: str,
+    ) -> int:
+        return self._insert(
+            {
+                "number": number,
+                "customer_id": customer_id,
+                "amount_minor": amount_minor,
+                "unallocated_minor": amount_minor,
+                "currency": currency,
+                "method": PaymentMethod(method),
+                "received_on": received_on,
+                "recorded_by": recorded_by,
+                "recorded_at": recorded_at,
+                "idempotency_key": idempotency_key,
+                "note": note,
+            }
+        )
+
+    @staticmethod
+    def _payment(row: Row) -> Payment:
+        return Payment(
+            id=row["id"],
+            number=row["number"],
+            customer_id=row["customer_id"],
+            amount=Money(row["amount_minor"], row["currency"]),
+            unallocated=Money(row["unallocated_minor"], row["currency"]),
+            method=row["method"],
+            received_on=row["received_on"],
+            recorded_by=row["recorded_by"],
+            recorded_at=row["recorded_at"],
+            idempotency_key=row["idempotency_key"],
+            note=row["note"],
+        )
+
+    def get(self, payment_id: int) -> Payment | None:
+        row = self._row(payment_id)
+        return None if row is None else self._payment(row)
+
+    def by_idempotency_key(self, key: str) -> Payment | None:
+        for row in self._rows().values():
+            if row["idempotency_key"] == key:
+                return self._payment(row)
+        return None
+
+    def for_customer(self, customer_id: int) -> list[Payment]:
+        return [
+            self._payment(row)
+            for _, row in sorted(self._rows().items())
+            if row["customer_id"] == customer_id
+        ]
+
+    def with_credit(self, customer_id: int) -> list[Payment]:
+        """Oldest first: in the order the payments were recorded."""
+        return [
+            self._payment(row)
+            for _, row in sorted(self._rows().items())
+            if row["customer_id"] == customer_id and row["unallocated_minor"] > 0
+        ]
+
+    def try_reduce_unallocated(self, payment_id: int, amount_minor: int) -> bool:
+        row = self._row(payment_id)
+        if row is None:
+            return False
+        unallocated = row["unallocated_minor"] - amount_minor
+        if unallocated < 0:
+            return False
+        self._update(payment_id, {"unallocated_minor": unallocated})
+        return True
+
+    def add_allocation(
+        self, payment_id: int, invoice_id: int, amount_minor: int, at: datetime
+    ) -> None:
+        self._insert(
+            {
+                "payment_id": payment_id,
+                "invoice_id": invoice_id,
+                "amount_minor": amount_minor,
+                "at": at,
+            },
+            "allocations",
+        )
+
+    def allocations(
+        self, *, payment_id: int | None = None, invoice_id: int | None = None
+    ) -> list[Allocation]:
+        payments = self._rows()
+        return [
+            Allocation(
+                payment_id=row["payment_id"],
+                invoice_id=row["invoice_id"],
+                amount=Money(row["amount_minor"], payments[row["payment_id"]]["currency"]),
+                at=row["at"],
+            )
+            for _, row in sorted(self._rows("allocations").items())
+            if (payment_id is None or row["payment_id"] == payment_id)
+            and (invoice_id is None or row["invoice_id"] == invoice_id)
+        ]
+
+
+class FakeAuditRepository(_Repository):
+    table = "audit"
+
+    def add(self, entry: AuditEntry) -> None:
+        self._insert({"entry": entry})
+
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        for entry in entries:
+            self.add(entry)
+
+    def list(
+        self, *, object_type: str | None = None, object_id: str | None = None
+    ) -> list[AuditEntry]:
+        return [
+            dataclasses.replace(row["entry"], id=row_id)
+            for row_id, row in sorted(self._rows().items())
+            if (object_type is None or row["entry"].object_type == object_type)
+            and (object_id is None or row["entry"].object_id == object_id)
+        ]
+
+
+# --- unit of work ---------------------------------------------------------------------------
+
+
+class FakeUnitOfWork:
+    """One transaction over a FakeDatabase: a private copy of the state until ``commit()``."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self._db = db
+        self.clock: Clock = db.clock
+        self.policy: LedgerPolicy = db.policy
+        self.events: list[object] = []
+        self.committed = False
+        self._begin()
+        self.users = FakeUserRepository(self)
+        self.invites = FakeInviteRepository(self)
+        self.customers = FakeCustomerRepository(self)
+        self.products = FakeProductRepository(self)
+        self.warehouses = FakeWarehouseRepository(self)
+        self.stock = FakeStockRepository(self)
+        self.sequences = FakeSequenceRepository(self)
+        self.orders = FakeOrderRepository(self)
+        self.shipments = FakeShipmentRepository(self)
+        self.invoices = FakeInvoiceRepository(self)
+        self.payments = FakePaymentRepository(self)
+        self.audit = FakeAuditRepository(self)
+
+    def _begin(self) -> None:
+        self._base = self._db.state  # never mutated: commits replace db.state
+        self.state = self._base.copy()
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only what happened inside when an exception escapes (and re-raise it)."""
+        snapshot = self.state.copy()
+        try:
+            yield
+        except BaseException:
+            self.state = snapshot
+            raise
+
+    def commit(self) -> None:
+        if self.state != self._base:
+            if self._db.state is not self._base:
+                self._begin()
+                self.events.clear()
+                raise TransientConflict("another unit of work committed first")
+            self._db.state = self.state
+            self._db.commits += 1
+        self._db.outbox.extend(self.events)
+        self.events.clear()
+        self.committed = True
+        self._begin()
+
+    def rollback(self) -> None:
+        self.events.clear()
+        self._begin()
