@@ -98,10 +98,9 @@ def _run_import(kind: ImportKind, path: Path) -> None:
 
         report = importer(services.database.uow, path, actor=CLI_ACTOR, progress=progress)
     if not report.ok:
-        for error in report.errors:
-            typer.secho(f"  line {error.line}: {error.reason}", fg=typer.colors.RED, err=True)
+        typer.secho(report.describe(), fg=typer.colors.RED, err=True)
         raise _fail(f"Nothing was imported from {path.name}: fix the lines above and try again.")
-    typer.echo(f"Imported {kind} from {path.name}: {report.created} new, {report.updated} updated.")
+    typer.echo(f"{path.name}: {report.describe()}")
 
 
 @import_app.command("products")

@@ -22,6 +22,8 @@ _GROUPED_COMMAS = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 
 def _ascii_digits(text: str) -> str:
     """Replace any Unicode decimal digit (full-width, Arabic-Indic…) with its ASCII digit."""
+    if text.isascii():
+        return text
     out = []
     for char in text:
         if not char.isascii() and char.isdecimal():

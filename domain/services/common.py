@@ -64,14 +64,14 @@ def audit(
             action=action,
             object_type=object_type,
             object_id=str(object_id),
-            before=_summary(before),
-            after=_summary(after),
+            before=audit_text(before),
+            after=audit_text(after),
             source=actor.source,
         )
     )
 
 
-def _summary(data: dict[str, Any] | None) -> str:
+def audit_text(data: dict[str, Any] | None) -> str:
     if not data:
         return ""
     return json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)

@@ -62,3 +62,43 @@ def test_invite_refuses_unknown_role_and_customer(cli: CliRunner) -> None:
     result = cli.invoke(app, ["invite", "customer"])
     assert result.exit_code == 1
     assert "needs --customer" in result.output
+
+
+def test_import_products_then_a_bad_file_changes_nothing(cli: CliRunner, tmp_path: Path) -> None:
+    good = tmp_path / "products.csv"
+    good.write_text(
+        "\ufeffsku,name,unit,price,cost,reorder_point,reorder_qty,aliases\n"
+        'W-1,Blue widget,pcs,"1,200.50",800,5,20,widget|蓝色小部件\n'
+        "LS-6,螺丝 M6,box,35,20,10,50,luosi\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["import", "products", str(good)])
+    assert result.exit_code == 0, result.output
+    assert "2 new" in result.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "sku,name,unit,price,cost,reorder_point,reorder_qty,aliases\n"
+        "W-2,Red widget,pcs,12,8,0,0,\n"
+        "W-3,Green widget,pcs,abc,8,0,0,\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(app, ["import", "products", str(bad)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output
+    assert "Nothing was imported" in result.output
+    engine = build_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT sku, price_minor, aliases FROM product ORDER BY sku"
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("LS-6", 3500, "luosi"),
+        ("W-1", 120050, "widget|蓝色小部件"),
+    ]
+
+
+def test_import_missing_file(cli: CliRunner) -> None:
+    result = cli.invoke(app, ["import", "stock", "nope.csv"])
+    assert result.exit_code == 1
+    assert "No such file" in result.output
