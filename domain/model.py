@@ -60,6 +60,7 @@ class PaymentMethod(StrEnum):
     CASH = "cash"
     BANK_TRANSFER = "bank_transfer"
     OTHER = "other"
+    CREDIT_NOTE = "credit_note"  # issued for returned goods, never typed in as a payment
 
 
 class MoveKind(StrEnum):
@@ -224,10 +225,15 @@ class OrderLine:
     discount_bp: int = 0  # basis points, 1000 = 10 %
     reserved: Quantity = Quantity(0)
     shipped: Quantity = Quantity(0)
+    returned: Quantity = Quantity(0)
 
     @property
     def remaining(self) -> Quantity:
         return self.quantity - self.shipped
+
+    @property
+    def returnable(self) -> Quantity:
+        return self.shipped - self.returned
 
 
 @dataclass(frozen=True, slots=True)

@@ -240,6 +240,10 @@ class OrderRepository(Protocol):
         """Change a line's reserved/shipped if 0 <= reserved, 0 <= shipped <= quantity."""
         ...
 
+    def try_return_line(self, line_id: int, quantity_milli: int) -> bool:
+        """returned += quantity if returned stays <= shipped."""
+        ...
+
     def list(
         self,
         *,

@@ -637,6 +637,7 @@ class SqlOrders(_Repo):
                     discount_bp=line.discount_bp,
                     reserved=Quantity(line.reserved_milli),
                     shipped=Quantity(line.shipped_milli),
+                    returned=Quantity(line.returned_milli),
                 )
             )
         return [
@@ -713,6 +714,7 @@ class SqlOrders(_Repo):
                     "discount_bp": discount,
                     "reserved_milli": reserved,
                     "shipped_milli": 0,
+                    "returned_milli": 0,
                 }
                 for number_in_order, (product_id, quantity, price, discount, reserved) in enumerate(
                     lines, start=1
@@ -764,6 +766,15 @@ class SqlOrders(_Repo):
                 shipped <= LINES.c.quantity_milli,
             )
             .values(reserved_milli=reserved, shipped_milli=shipped)
+        )
+        return result.rowcount == 1
+
+    def try_return_line(self, line_id: int, quantity_milli: int) -> bool:
+        returned = LINES.c.returned_milli + quantity_milli
+        result = self._exec(
+            update(LINES)
+            .where(LINES.c.id == line_id, returned >= 0, returned <= LINES.c.shipped_milli)
+            .values(returned_milli=returned)
         )
         return result.rowcount == 1
 

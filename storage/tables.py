@@ -233,6 +233,9 @@ class SalesOrderLineRow(SQLModel, table=True):
             "shipped_milli >= 0 AND shipped_milli <= quantity_milli", name="ck_line_shipped"
         ),
         CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="ck_line_discount"),
+        CheckConstraint(
+            "returned_milli >= 0 AND returned_milli <= shipped_milli", name="ck_line_returned"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -244,6 +247,7 @@ class SalesOrderLineRow(SQLModel, table=True):
     discount_bp: int = 0
     reserved_milli: int = _money(default=0)
     shipped_milli: int = _money(default=0)
+    returned_milli: int = _money(default=0)
 
 
 class ShipmentRow(SQLModel, table=True):
@@ -313,7 +317,9 @@ class PaymentRow(SQLModel, table=True):
             "unallocated_minor >= 0 AND unallocated_minor <= amount_minor",
             name="ck_payment_unallocated",
         ),
-        CheckConstraint("method IN ('cash','bank_transfer','other')", name="ck_payment_method"),
+        CheckConstraint(
+            "method IN ('cash','bank_transfer','other','credit_note')", name="ck_payment_method"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

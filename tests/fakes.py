@@ -682,6 +682,7 @@ class FakeOrderRepository(_Repository):
                     "discount_bp": discount_bp,
                     "reserved_milli": reserved,
                     "shipped_milli": 0,
+                    "returned_milli": 0,
                 },
                 "order_lines",
             )
@@ -714,6 +715,7 @@ class FakeOrderRepository(_Repository):
                     discount_bp=line["discount_bp"],
                     reserved=Quantity(line["reserved_milli"]),
                     shipped=Quantity(line["shipped_milli"]),
+                    returned=Quantity(line["returned_milli"]),
                 )
                 for line in lines
             ),
@@ -771,6 +773,16 @@ class FakeOrderRepository(_Repository):
         if reserved < 0 or not 0 <= shipped <= line["quantity_milli"]:
             return False
         self._update(line_id, {"reserved_milli": reserved, "shipped_milli": shipped}, "order_lines")
+        return True
+
+    def try_return_line(self, line_id: int, quantity_milli: int) -> bool:
+        line = self._row(line_id, "order_lines")
+        if line is None:
+            return False
+        returned = line["returned_milli"] + quantity_milli
+        if not 0 <= returned <= line["shipped_milli"]:
+            return False
+        self._update(line_id, {"returned_milli": returned}, "order_lines")
         return True
 
     def list(

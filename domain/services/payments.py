@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -89,6 +90,8 @@ def record_payment(
     if amount.minor <= 0:
         raise InvalidInput("amount", "zero" if amount.minor == 0 else "negative", str(amount))
     method = PaymentMethod(method)
+    if method is PaymentMethod.CREDIT_NOTE:
+        raise InvalidInput("method", "credit_note_only_from_returns", str(method))
     customer = get_customer(uow, customer_id)
     uow.customers.lock(customer.id)
     open_invoices = uow.invoices.open([customer.id])
@@ -99,12 +102,46 @@ def record_payment(
             if known is None or known.customer_id != customer.id:
                 raise NotFound("invoice", invoice_id)
             raise InvalidInput("invoice", "already_paid", known.number)
-        open_invoices = chosen + [inv for inv in open_invoices if inv.id != invoice_id]
+    return credit_customer(
+        uow,
+        actor,
+        customer_id=customer.id,
+        amount=amount,
+        method=method,
+        key=key,
+        first_invoice_ids=[invoice_id] if invoice_id is not None else [],
+        received_on=received_on,
+        note=note,
+    )
+
+
+def credit_customer(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    customer_id: int,
+    amount: Money,
+    method: PaymentMethod,
+    key: str,
+    first_invoice_ids: Sequence[int] = (),
+    received_on: date | None = None,
+    note: str = "",
+) -> PaymentResult:
+    """Money in (a payment, or a credit note for returned goods): allocate and lower the balance.
+
+    Goes to ``first_invoice_ids`` first, then open invoices oldest due first; what is left
+    stays on the document as customer credit for later invoices. The caller holds the
+    customer lock and has checked the amount.
+    """
+    open_invoices = uow.invoices.open([customer_id])
+    preferred = [inv for inv_id in first_invoice_ids for inv in open_invoices if inv.id == inv_id]
+    ordered = preferred + [inv for inv in open_invoices if inv not in preferred]
     now = uow.clock.now()
-    number = document_number(uow, "PAY")
+    is_credit_note = method is PaymentMethod.CREDIT_NOTE
+    number = document_number(uow, "CN" if is_credit_note else "PAY")
     payment_id = uow.payments.add(
         number=number,
-        customer_id=customer.id,
+        customer_id=customer_id,
         amount_minor=amount.minor,
         currency=amount.currency,
         method=method,
@@ -116,7 +153,7 @@ def record_payment(
     )
     left = amount.minor
     touched_orders: set[int] = set()
-    for invoice in open_invoices:
+    for invoice in ordered:
         if left <= 0:
             break
         take = min(left, invoice.outstanding.minor)
@@ -126,24 +163,24 @@ def record_payment(
         left -= take
         if invoice.order_id is not None and take == invoice.outstanding.minor:
             touched_orders.add(invoice.order_id)
-    uow.customers.add_to_balance(customer.id, -amount.minor)
+    uow.customers.add_to_balance(customer_id, -amount.minor)
     _settle_orders(uow, touched_orders)
     allocations = tuple(uow.payments.allocations(payment_id=payment_id))
     audit(
         uow,
         actor,
-        "payment.record",
+        "credit_note.issue" if is_credit_note else "payment.record",
         "payment",
         number,
         after={
-            "customer_id": customer.id,
+            "customer_id": customer_id,
             "amount": amount.minor,
             "method": method,
             "allocated": {str(a.invoice_id): a.amount.minor for a in allocations},
             "credit": left,
         },
     )
-    uow.events.append(PaymentRecorded(payment_id, customer.id))
+    uow.events.append(PaymentRecorded(payment_id, customer_id))
     payment = uow.payments.get(payment_id)
     assert payment is not None
     return PaymentResult(payment, allocations, created=True)

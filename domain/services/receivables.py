@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from domain.errors import NotAllowed, NotFound
-from domain.model import Actor, Customer, Invoice, Role
+from domain.model import Actor, Customer, Invoice, PaymentMethod, Role
 from domain.money import Money
 from domain.ports import UnitOfWork
 from domain.services.common import get_customer
@@ -104,7 +104,7 @@ def customer_balance(uow: UnitOfWork, *, actor: Actor, customer_id: int) -> Cust
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     on: date
-    kind: str  # invoice | payment
+    kind: str  # invoice | payment | credit_note
     number: str
     debit: Money
     credit: Money
@@ -133,7 +133,8 @@ def statement(
     for inv in uow.invoices.for_customer(customer.id):
         entries.append((inv.issued_on, 0, "invoice", inv.number, inv.amount, zero))
     for pay in uow.payments.for_customer(customer.id):
-        entries.append((pay.received_on, 1, "payment", pay.number, zero, pay.amount))
+        kind = "credit_note" if pay.method is PaymentMethod.CREDIT_NOTE else "payment"
+        entries.append((pay.received_on, 1, kind, pay.number, zero, pay.amount))
     entries.sort(key=lambda e: (e[0], e[1], e[3]))
     opening = zero
     lines: list[StatementLine] = []

@@ -77,6 +77,7 @@ from domain.services.receivables import (
     customer_balance,
     statement,
 )
+from domain.services.returns import return_goods
 from domain.services.shipping import (
     ShipmentResult,
     confirm_shipment,
@@ -764,6 +765,12 @@ class TestOrders:
         assert stock(run, world.widget).reserved == qty(10)
         assert len(run(lambda uow: uow.orders.list())) == 1
         assert actions(run).count("order.place") == 1
+
+    def test_same_key_with_other_lines_is_refused(self, run: Run, world: World) -> None:
+        place(run, world, [line(world.widget, 10)], "tg:update:78")
+        with pytest.raises(IdempotencyKeyReused):
+            place(run, world, [line(world.widget, 11)], "tg:update:78")
+        assert stock(run, world.widget).reserved == qty(10)
 
     def test_shortage_lists_every_short_line_and_changes_nothing(
         self, run: Run, world: World
@@ -1931,3 +1938,114 @@ class TestPortsContract:
         assert len(run(lambda uow: uow.products.list())) == 2
         assert len(run(lambda uow: uow.orders.list())) == 1
         assert len(run(lambda uow: uow.payments.for_customer(customer_id))) == 1
+
+
+# === returns ==============================================================================
+
+
+def give_back(
+    run: Run, world: World, order: SalesOrder, quantities: Mapping[int, Quantity], key: str
+) -> Any:
+    return run(
+        lambda uow: return_goods(
+            uow,
+            actor=world.warehouse,
+            order_id=order.id,
+            quantities=quantities,
+            reason="damaged in transit",
+            idempotency_key=key,
+        )
+    )
+
+
+class TestReturns:
+    def test_return_restocks_and_credits_the_invoice(self, run: Run, world: World) -> None:
+        order = place(run, world, [line(world.widget, 10, discount_bp=1000)], "o-ret").order
+        shipped = ship(run, world, order)
+        assert shipped.invoice is not None and shipped.invoice.amount == cny(11250)
+
+        result = give_back(run, world, order, {order.lines[0].id: qty(2)}, "ret-1")
+
+        note = result.credit_note
+        assert note.payment.number == "CN-000001"
+        assert note.payment.method is PaymentMethod.CREDIT_NOTE
+        assert note.payment.amount == cny(2250)  # 2 x 12.50 less 10 %
+        assert invoice_of(run, shipped.invoice.id).outstanding == cny(9000)
+        assert result.order.lines[0].returned == qty(2)
+        assert stock(run, world.widget).on_hand == qty(92)
+        assert [m.kind for m in moves(run, world.widget)][-1] is MoveKind.RETURN
+        assert customer_of(run, world.customer.id).balance == cny(9000)
+        assert "order.return" in actions(run)
+        assert_stock_ledger_balances(run)
+        assert_money_ledger_balances(run, world.customer)
+
+    def test_return_of_a_paid_order_leaves_credit(self, run: Run, world: World) -> None:
+        order = place(run, world, [line(world.widget, 4)], "o-paid").order
+        ship(run, world, order)
+        pay(run, world, cny(5000), "p-all")
+
+        result = give_back(run, world, order, {order.lines[0].id: qty(1)}, "ret-paid")
+
+        assert result.credit_note.credit_left == cny(1250)
+        assert customer_of(run, world.customer.id).balance == cny(-1250)
+        assert_money_ledger_balances(run, world.customer)
+
+    def test_replayed_return_counts_once_and_over_return_is_refused(
+        self, run: Run, world: World
+    ) -> None:
+        order = place(run, world, [line(world.widget, 3)], "o-twice").order
+        ship(run, world, order)
+        line_id = order.lines[0].id
+        first = give_back(run, world, order, {line_id: qty(2)}, "ret-same")
+        again = give_back(run, world, order, {line_id: qty(2)}, "ret-same")
+        assert again.credit_note.created is False
+        assert again.credit_note.payment.number == first.credit_note.payment.number
+        with pytest.raises(InvalidInput) as refused:
+            give_back(run, world, order, {line_id: qty(2)}, "ret-more")
+        assert refused.value.reason == "more_than_shipped"
+        assert stock(run, world.widget).on_hand == qty(99)
+
+    def test_unshipped_orders_and_sales_staff_cannot_return(self, run: Run, world: World) -> None:
+        order = place(run, world, [line(world.widget, 3)], "o-open").order
+        with pytest.raises(InvalidState):
+            give_back(run, world, order, {order.lines[0].id: qty(1)}, "ret-open")
+        ship(run, world, order)
+        with pytest.raises(NotAllowed):
+            run(
+                lambda uow: return_goods(
+                    uow,
+                    actor=world.sales,
+                    order_id=order.id,
+                    quantities={order.lines[0].id: qty(1)},
+                    reason="x",
+                    idempotency_key="ret-sales",
+                )
+            )
+
+    def test_statement_shows_the_credit_note(self, run: Run, world: World) -> None:
+        order = place(run, world, [line(world.widget, 2)], "o-stmt").order
+        ship(run, world, order)
+        give_back(run, world, order, {order.lines[0].id: qty(1)}, "ret-stmt")
+        today = date(2026, 3, 2)
+        found = run(
+            lambda uow: statement(
+                uow, actor=world.owner, customer_id=world.customer.id, start=today, end=today
+            )
+        )
+        assert [(entry.kind, entry.balance) for entry in found.lines] == [
+            ("invoice", cny(2500)),
+            ("credit_note", cny(1250)),
+        ]
+
+    def test_payments_cannot_be_typed_in_as_credit_notes(self, run: Run, world: World) -> None:
+        with pytest.raises(InvalidInput):
+            run(
+                lambda uow: record_payment(
+                    uow,
+                    actor=world.sales,
+                    customer_id=world.customer.id,
+                    amount=cny(100),
+                    method=PaymentMethod.CREDIT_NOTE,
+                    idempotency_key="fake-cn",
+                )
+            )

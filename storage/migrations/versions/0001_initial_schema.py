@@ -190,7 +190,9 @@ def upgrade() -> None:
         sa.Column("recorded_at", storage.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.CheckConstraint("method IN ('cash','bank_transfer','other')", name="ck_payment_method"),
+        sa.CheckConstraint(
+            "method IN ('cash','bank_transfer','other','credit_note')", name="ck_payment_method"
+        ),
         sa.CheckConstraint("amount_minor > 0", name="ck_payment_amount"),
         sa.CheckConstraint(
             "unallocated_minor >= 0 AND unallocated_minor <= amount_minor",
@@ -276,7 +278,11 @@ def upgrade() -> None:
         sa.Column("discount_bp", sa.Integer(), nullable=False),
         sa.Column("reserved_milli", sa.BigInteger(), nullable=False),
         sa.Column("shipped_milli", sa.BigInteger(), nullable=False),
+        sa.Column("returned_milli", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="ck_line_discount"),
+        sa.CheckConstraint(
+            "returned_milli >= 0 AND returned_milli <= shipped_milli", name="ck_line_returned"
+        ),
         sa.CheckConstraint("quantity_milli > 0", name="ck_line_quantity"),
         sa.CheckConstraint("reserved_milli >= 0", name="ck_line_reserved"),
         sa.CheckConstraint(
