@@ -72,15 +72,20 @@ PINYIN_QUERY_FACTOR = 0.9
 SHORTLIST_SIZE = 200
 """Texts taken from the n-gram index, by grams shared with the query, for rapidfuzz scoring."""
 
-STOP_GRAM_SHARE = 0.05
-STOP_GRAM_MIN = 2000
-"""Query grams in more than this share (and number) of texts ("mm ") are skipped ..."""
+GRAM_BUDGET = 120_000
+"""Query grams are looked up rarest first until their lists add up to this many texts ..."""
 
 MIN_QUERY_GRAMS = 4
-"""... unless fewer than this many grams would be left (then the rarest are used)."""
+"""... but at least this many grams are used (common grams like "mm " say little)."""
 
 MAX_QUERY_GRAMS = 64
 """At most this many (the rarest) query grams are looked up: a pasted essay stays cheap."""
+
+MAX_QUERY_CHARS = 200
+"""Longer queries are cut to this many characters: names are short, and latency stays flat."""
+
+WORD_GRAMS_CACHE = 8192
+"""Words whose grams are kept (catalog words repeat; a bigger cache costs memory, not speed)."""
 
 # --- normalisation -----------------------------------------------------------------------
 
@@ -100,30 +105,46 @@ _CONFUSABLES = str.maketrans(
         # Greek
         "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
         "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ζ": "z",
+        # Sizes: "M8×40" as typed "m8x40"
+        "×": "x",
     }
 )  # fmt: skip
 
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _CJK = _HAN + r"\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af"  # + kana, hangul: no spaces between words
-_HAN_RUN_RE = re.compile(f"[{_HAN}]+")
-_CJK_BOUNDARY_RE = re.compile(f"(?<=[{_CJK}])(?=[^{_CJK} ])|(?<=[^{_CJK} ])(?=[{_CJK}])")
+_HAN_CHAR_RE = re.compile(f"[{_HAN}]")
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+# In match keys every CJK character stands alone ("m8 不 锈 钢 螺 丝"): Chinese has no spaces,
+# and this way "螺丝" is a word of "不锈钢螺丝" for word-based scoring (order, words left out).
+_CJK_SPLIT_RE = re.compile(f"(?<=[{_CJK}])(?=[^ ])|(?<=[^ ])(?=[{_CJK}])")
+_CJK_RUN_RE = re.compile(f"[{_CJK}](?: [{_CJK}])*")
+_HAN_RUN_RE = re.compile(f"[{_HAN}]+")
 _DIGIT_RE = re.compile("[0-9]")
 
 
 def normalise(text: str) -> str:
     """Return `text` NFKC-normalised, casefolded, punctuation and whitespace runs as one space."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    if text.isascii():  # NFKC changes no ASCII, and casefold is lower (fast path)
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     return " ".join(_PUNCT_RE.sub(" ", text).split())
 
 
+def _fold(text: str) -> str:
+    """Return `text` normalised with look-alike Cyrillic/Greek letters folded to Latin."""
+    return normalise(text).translate(_CONFUSABLES)
+
+
+def _spaced(folded: str) -> str:
+    """Return the match key of folded text: every CJK character as a word of its own."""
+    return _CJK_SPLIT_RE.sub(" ", folded) if _CJK_CHAR_RE.search(folded) else folded
+
+
 def _match_key(text: str) -> str:
-    """Return the comparison form: normalised, homoglyphs folded, CJK split from other text."""
-    key = normalise(text).translate(_CONFUSABLES)
-    if _CJK_CHAR_RE.search(key):
-        key = _CJK_BOUNDARY_RE.sub(" ", key)
-    return key
+    """Return the comparison form of `text`: normalised, folded, CJK characters spaced."""
+    return _spaced(_fold(text))
 
 
 @lru_cache(maxsize=65536)
@@ -134,38 +155,49 @@ def _run_pinyin(run: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(run))
 
 
-def _pinyin_forms(key: str) -> tuple[str, str, str] | None:
-    """Return (joined, spaced, initials) pinyin forms of a match key, or None without Han."""
-    if not _HAN_RUN_RE.search(key):
+def _pinyin_forms(folded: str) -> tuple[str, str, str] | None:
+    """Return (joined, spaced, initials) pinyin match keys of folded text, or None without Han.
+
+    Each run of Han characters becomes one word: "m8 不锈钢螺丝" -> "m8 buxiugangluosi",
+    "m8 bu xiu gang luo si" and "m8 bxgls".
+    """
+    if not _HAN_CHAR_RE.search(folded):
         return None
     joined: list[str] = []
     spaced: list[str] = []
     initials: list[str] = []
-    for token in key.split(" "):
-        if _HAN_RUN_RE.fullmatch(token):
-            syllables = [s for s in _run_pinyin(token) if s]
-            joined.append("".join(syllables))
-            spaced.append(" ".join(syllables))
-            initials.append("".join(s[0] for s in syllables))
-        else:
-            joined.append(token)
-            spaced.append(token)
-            initials.append(token)
-    return " ".join(joined), " ".join(spaced), " ".join(initials)
+    end = 0
+    for match in _HAN_RUN_RE.finditer(folded):
+        other = folded[end : match.start()]
+        syllables = [s for s in _run_pinyin(match.group()) if s]
+        joined += [other, " ", "".join(syllables), " "]
+        spaced += [other, " ", " ".join(syllables), " "]
+        initials += [other, " ", "".join(s[0] for s in syllables), " "]
+        end = match.end()
+    joined_key, spaced_key, initials_key = (
+        _spaced(" ".join("".join([*parts, folded[end:]]).split()))
+        for parts in (joined, spaced, initials)
+    )
+    return joined_key, spaced_key, initials_key
 
 
 def _grams(key: str) -> set[str]:
     """Return the index grams of a match key: padded trigrams per word, uni/bigrams for CJK."""
-    return set().union(*map(_word_grams, key.split(" ")))
+    if not _CJK_CHAR_RE.search(key):
+        return set().union(*map(_word_grams, key.split(" ")))
+    grams: set[str] = set()
+    for match in _CJK_RUN_RE.finditer(key):
+        run = match.group().replace(" ", "")
+        grams.update(run)
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
+    return grams.union(*map(_word_grams, _CJK_RUN_RE.sub(" ", key).split()))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=WORD_GRAMS_CACHE)
 def _word_grams(word: str) -> frozenset[str]:
-    """Return the grams of one word: trigrams of " word ", or its characters and bigrams for CJK."""
+    """Return the trigrams of " word " (a word without CJK characters)."""
     if not word:
         return frozenset()
-    if _CJK_CHAR_RE.match(word):
-        return frozenset((*word, *(word[i : i + 2] for i in range(len(word) - 1))))
     padded = f" {word} "
     return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
 
@@ -281,13 +313,14 @@ class NameIndex:
         """Create an empty index."""
         self._entries: dict[int, _Entry] = {}
         # One slot per match string (name, sku, alias, pinyin forms); freed slots are reused.
-        self._slot_key: list[int] = []
+        self._slot_key = array("q")  # entry key per slot, -1 when free
         self._slot_text: list[str] = []
         self._slot_shown: list[str] = []
-        self._slot_kind: list[int] = []
+        self._slot_kind = array("b")
+        self._slot_len = array("H")  # length of the text, to prefer short texts among ties
         self._free: list[int] = []
         self._postings: dict[str, array[int]] = {}
-        self._exact: dict[str, list[int]] = {}
+        self._exact: dict[str, int | list[int]] = {}  # text -> its slot (or slots, if shared)
 
     def __len__(self) -> int:
         """Return the number of entries."""
@@ -301,15 +334,15 @@ class NameIndex:
         self, key: int, name: str, *, sku: str | None = None, aliases: Iterable[str] = ()
     ) -> None:
         """Add entry `key`, or replace its name, SKU and aliases if it exists."""
-        texts: dict[str, tuple[str, int]] = {}  # match text -> (shown text, kind); first wins
-        names = [(_match_key(name), name, _NAME)]
-        names += [(_match_key(alias), alias, _ALIAS) for alias in aliases]
-        for text, shown, kind in names:
-            texts.setdefault(text, (shown, kind))
+        texts: dict[str, tuple[str, int]] = {}  # match key -> (shown text, kind); first wins
+        names = [(_fold(name), name, _NAME)]
+        names += [(_fold(alias), alias, _ALIAS) for alias in aliases]
+        for folded, shown, kind in names:
+            texts.setdefault(_spaced(folded), (shown, kind))
         if sku is not None:
             texts.setdefault(_match_key(sku), (sku, _SKU))
-        for text, _, kind in names:
-            forms = _pinyin_forms(text)
+        for folded, _, kind in names:
+            forms = _pinyin_forms(folded)
             if forms is not None:
                 joined, spaced, initials = forms
                 texts.setdefault(joined, (joined, _PINYIN if kind == _NAME else _ALIAS))
@@ -338,10 +371,13 @@ class NameIndex:
                     posting[at] = last
                 if not posting:
                     del self._postings[gram]
-            exact = self._exact[text]
-            exact.remove(slot)
-            if not exact:
+            shared = self._exact[text]
+            if isinstance(shared, int):
                 del self._exact[text]
+            else:
+                shared.remove(slot)
+                if len(shared) == 1:
+                    self._exact[text] = shared[0]
             self._slot_key[slot] = -1
             self._slot_text[slot] = ""
             self._slot_shown[slot] = ""
@@ -349,16 +385,17 @@ class NameIndex:
 
     def search(self, query: str, *, limit: int = 5) -> MatchResult:
         """Return up to `limit` matches for `query`, best first, and whether the best is sure."""
-        text = _match_key(query)
+        folded = _fold(query[: MAX_QUERY_CHARS * 4])[:MAX_QUERY_CHARS].rstrip()
+        text = _spaced(folded)
         if not text or limit <= 0 or not self._entries:
             return _EMPTY
         best: dict[int, tuple[float, bool, int, int]] = {}  # key -> (score, exact, kind, slot)
         self._score_into(best, text, 1.0)
         top = max((v[0] for v in best.values()), default=0.0)
-        if top < SURE_MIN_SCORE and _HAN_RUN_RE.search(text):
+        if top < SURE_MIN_SCORE and _HAN_CHAR_RE.search(text):
             # No good match as typed: try the query's pinyin, which finds homophones typed
             # with the wrong characters (罗丝 for 螺丝).
-            forms = _pinyin_forms(text)
+            forms = _pinyin_forms(folded)
             if forms is not None:
                 self._score_into(best, forms[0], PINYIN_QUERY_FACTOR)
         if not best:
@@ -395,19 +432,25 @@ class NameIndex:
             self._slot_text[slot] = text
             self._slot_shown[slot] = shown
             self._slot_kind[slot] = kind
+            self._slot_len[slot] = min(len(text), 0xFFFF)
         else:
             slot = len(self._slot_key)
             self._slot_key.append(key)
             self._slot_text.append(text)
             self._slot_shown.append(shown)
             self._slot_kind.append(kind)
+            self._slot_len.append(min(len(text), 0xFFFF))
         postings = self._postings
         for gram in _grams(text):
             try:
                 postings[gram].append(slot)
             except KeyError:
                 postings[gram] = array("i", (slot,))
-        self._exact.setdefault(text, []).append(slot)
+        shared = self._exact.setdefault(text, slot)
+        if isinstance(shared, list):
+            shared.append(slot)
+        elif shared != slot:
+            self._exact[text] = [shared, slot]
         return slot
 
     def _shortlist(self, text: str) -> np.ndarray:
@@ -417,10 +460,14 @@ class NameIndex:
         del found[MAX_QUERY_GRAMS:]
         if not found:
             return np.empty(0, dtype=np.intp)
-        # Grams in a large share of all texts ("mm ") say little and cost most: skip them,
-        # as long as enough rarer ones are left.
-        common = max(STOP_GRAM_MIN, STOP_GRAM_SHARE * len(self._slot_key))
-        keep = max(MIN_QUERY_GRAMS, sum(df <= common for df, _ in found))
+        # Rare grams first, until the budget is spent: common grams ("mm ") say little and
+        # cost most.
+        keep, total = 0, 0
+        for df, _ in found:
+            total += df
+            if total > GRAM_BUDGET and keep >= MIN_QUERY_GRAMS:
+                break
+            keep += 1
         arrays = [np.frombuffer(postings[g], dtype=np.int32) for _, g in found[:keep]]
         ids = np.concatenate(arrays) if len(arrays) > 1 else arrays[0].copy()
         del arrays  # release the buffers so the posting arrays can grow again
@@ -437,19 +484,30 @@ class NameIndex:
             else:
                 lo = mid + 1
         top = np.flatnonzero(counts >= lo)
+        if len(top) > SHORTLIST_SIZE:  # more ties at the highest count than room
+            return self._shortest(top, SHORTLIST_SIZE)
         room = SHORTLIST_SIZE - len(top)
         if room > 0 and lo > 1:
-            top = np.concatenate((top, np.flatnonzero(counts == lo - 1)[:room]))
+            ties = np.flatnonzero(counts == lo - 1)
+            top = np.concatenate((top, self._shortest(ties, room)))
         return top
+
+    def _shortest(self, slots: np.ndarray, n: int) -> np.ndarray:
+        """Return the `n` slots with the shortest texts (all if there are no more than `n`)."""
+        if len(slots) <= n:
+            return slots
+        lengths = np.frombuffer(self._slot_len, dtype=np.uint16)[slots]
+        return slots[np.argpartition(lengths, n - 1)[:n]]
 
     def _score_into(
         self, best: dict[int, tuple[float, bool, int, int]], text: str, factor: float
     ) -> None:
         """Score the shortlist (plus exact hits) for `text` and keep each key's best slot."""
         slots = self._shortlist(text).tolist()
-        exact = self._exact.get(text, ())
-        if exact:
-            slots = list(dict.fromkeys([*exact, *slots]))
+        exact = self._exact.get(text)
+        if exact is not None:
+            exact_slots = [exact] if isinstance(exact, int) else exact
+            slots = list(dict.fromkeys([*exact_slots, *slots]))
         if not slots:
             return
         slot_text = self._slot_text
