@@ -188,6 +188,9 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
         if shipment.warehouse_id == order.warehouse_id:
             to_reserve = quantity - from_reservation  # a backordered part: reserve it now
         else:
+            # Moving a reservation between warehouses touches two balance rows of one
+            # product; the product lock keeps opposite moves from deadlocking.
+            uow.products.lock(product.id)
             if from_reservation:
                 move(
                     uow,

@@ -116,9 +116,9 @@ def receive_stock(
         raise InvalidInput("unit_cost", "negative", str(unit_cost))
     # The moving average reads on hand and cost, then writes a new cost: two receipts of one
     # product must not both start from the same values (the later write would drop the first
-    # receipt from the average). Writing the product row first takes its row lock on
-    # PostgreSQL; what is read after it includes every receipt committed before.
-    uow.products.update(product.id, updated_at=uow.clock.now())
+    # receipt from the average). The product's row lock serialises them on PostgreSQL; what
+    # is read after it includes every receipt committed before.
+    uow.products.lock(product.id)
     product = get_product(uow, product.id)
     on_hand_before = sum((b.on_hand for b in uow.stock.for_product(product.id)), Quantity(0))
     new_cost = moving_average_cost(on_hand_before, product.cost, quantity, unit_cost)
@@ -173,6 +173,7 @@ def adjust_stock(
         raise InvalidInput("quantity", "negative", str(counted))
     if counted.decimals > product.decimals:
         raise InvalidInput("quantity", "too_many_decimals", str(counted), decimals=product.decimals)
+    uow.products.lock(product.id)  # a count and a receipt of one product do not interleave
     before = uow.stock.get(product.id, warehouse.id)
     delta = counted.milli - before.on_hand.milli
     if delta == 0:
@@ -224,6 +225,9 @@ def transfer_stock(
     if source.id == target.id:
         raise InvalidInput("warehouse", "same_warehouse", source.code)
     check_quantity(product, quantity)
+    # Two opposite transfers of one product would take the two balance rows in opposite
+    # orders; the product lock makes them queue instead of deadlocking.
+    uow.products.lock(product.id)
     move(
         uow,
         actor,
