@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test unit-tests integration-tests lint bench clean
+.PHONY: run test unit-tests integration-tests lint bench clean i18n
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/fuzzy.py
 	$(BIN)/python bench/ledger.py
+
+# Re-extract the English messages and update and compile every catalog (commit the results).
+LOCALES := handlers/locales
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k t -k n:1,2 -k N_ --no-default-keywords --sort-by-file \
+		--project chaterp --omit-header -o $(LOCALES)/chaterp.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/chaterp.pot -d $(LOCALES) -D chaterp \
+		--ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALES) -D chaterp --statistics
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -130,6 +130,7 @@ class User:
     customer_id: int | None = None
     language: str | None = None
     active: bool = True
+    blocked_bot: bool = False  # Telegram said the user blocked the bot; skip sending to them
 
 
 @dataclass(frozen=True, slots=True)

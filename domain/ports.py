@@ -70,6 +70,9 @@ class UserRepository(Protocol):
     def set_active(self, user_id: int, active: bool) -> None: ...
     def set_language(self, user_id: int, language: str | None) -> None: ...
     def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None: ...
+    def set_blocked(self, telegram_user_id: int, blocked: bool) -> None:
+        """Telegram said 403 (blocked) or the user wrote again (unblocked)."""
+        ...
 
 
 class InviteRepository(Protocol):
@@ -145,6 +148,15 @@ class ProductRepository(Protocol):
     def list(self, *, active_only: bool = True) -> list[Product]: ...
     def update(self, product_id: int, **fields: object) -> None:
         """Change catalog fields; keys are column names (price_minor, cost_minor, aliases…)."""
+        ...
+
+    def lock(self, product_id: int) -> None:
+        """Serialise cost and count decisions for one product (row lock on PostgreSQL)."""
+        ...
+
+    def changed_since(self, since: datetime | None) -> tuple[list[Product], datetime | None]:
+        """Products (active or not) updated at or after ``since`` (all when None), and the
+        newest updated_at seen: what an in-memory name index needs to follow the catalog."""
         ...
 
     def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
@@ -353,6 +365,50 @@ class AuditRepository(Protocol):
     ) -> list[AuditEntry]: ...
 
 
+@dataclass(slots=True)
+class ConversationRecord:
+    """Where one user is in a conversation in one chat (flow, step, draft), kept in the DB."""
+
+    chat_id: int
+    user_id: int  # Telegram user id
+    flow: str | None
+    step: str | None
+    data: str  # JSON draft
+    version: int
+    updated_at: datetime
+
+
+class ConversationRepository(Protocol):
+    def get(self, chat_id: int, user_id: int) -> ConversationRecord | None: ...
+    def save(self, record: ConversationRecord) -> None:
+        """Insert or replace the row for (chat_id, user_id)."""
+        ...
+
+
+class ProcessedUpdateRepository(Protocol):
+    def try_record(self, update_id: int, at: datetime) -> bool:
+        """Remember an update id; False if it was already processed (a redelivery)."""
+        ...
+
+
+class ChatTopicRepository(Protocol):
+    """Which chats receive what (e.g. "shipping": new orders to ship)."""
+
+    def chats(self, topic: str) -> list[int]: ...
+    def set(self, chat_id: int, topic: str, on: bool, *, title: str = "") -> None: ...
+    def titles(self, topic: str) -> dict[int, str]: ...
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: follow its new id everywhere."""
+        ...
+
+
+class SentMessageRepository(Protocol):
+    """Messages sent under a key (an order card in several chats), to edit all copies later."""
+
+    def add(self, key: str, chat_id: int, message_id: int, at: datetime) -> None: ...
+    def for_key(self, key: str) -> list[tuple[int, int]]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Nothing is saved unless ``commit()`` is called."""
 
@@ -368,6 +424,10 @@ class UnitOfWork(Protocol):
     invoices: InvoiceRepository
     payments: PaymentRepository
     audit: AuditRepository
+    conversations: ConversationRepository
+    updates: ProcessedUpdateRepository
+    chat_topics: ChatTopicRepository
+    sent_messages: SentMessageRepository
     clock: Clock
     policy: LedgerPolicy
     events: list[object]

@@ -112,6 +112,10 @@ class SqlUnitOfWork:
         self.invoices = repos.SqlInvoices(self)
         self.payments = repos.SqlPayments(self)
         self.audit = repos.SqlAudit(self)
+        self.conversations = repos.SqlConversations(self)
+        self.updates = repos.SqlProcessedUpdates(self)
+        self.chat_topics = repos.SqlChatTopics(self)
+        self.sent_messages = repos.SqlSentMessages(self)
         return self
 
     def __exit__(

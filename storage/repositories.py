@@ -7,7 +7,7 @@ conditional statements: the database, not Python, decides whether they apply.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -42,18 +42,23 @@ from domain.model import (
     Warehouse,
 )
 from domain.money import Money
+from domain.ports import ConversationRecord
 from domain.quantity import Quantity
 from storage.tables import (
     AllocationRow,
     AuditRow,
+    ChatTopicRow,
+    ConversationRow,
     CustomerRow,
     DocSequenceRow,
     InviteRow,
     InvoiceRow,
     PaymentRow,
+    ProcessedUpdateRow,
     ProductRow,
     SalesOrderLineRow,
     SalesOrderRow,
+    SentMessageRow,
     ShipmentLineRow,
     ShipmentRow,
     StockBalanceRow,
@@ -81,8 +86,54 @@ INVOICES = InvoiceRow.__table__
 PAYMENTS = PaymentRow.__table__
 ALLOCATIONS = AllocationRow.__table__
 AUDIT = AuditRow.__table__
+CONVERSATIONS = ConversationRow.__table__
+PROCESSED = ProcessedUpdateRow.__table__
+CHAT_TOPICS = ChatTopicRow.__table__
+SENT = SentMessageRow.__table__
 
 ALIAS_SEPARATOR = "|"
+
+# Prebuilt statements for the hot paths. Building a Core statement and its cache key costs
+# several times more than running it on SQLite, so these are built once, with bind parameters
+# (named b_* so they never clash with the columns an UPDATE sets), and only the parameters
+# change per call. They compile to the same SQL as building them inline did.
+
+
+def _b(name: str, column: Any = None) -> Any:
+    """A named bind parameter, typed like ``column`` when given (so TypeDecorators apply)."""
+    return bindparam(name, type_=None if column is None else column.type)
+
+
+def _b_in(name: str) -> Any:
+    """An expanding bind parameter for ``IN (...)`` lists."""
+    return bindparam(name, expanding=True)
+
+
+def _with_lines(parent: Any, lines: Any, parent_key: Any, order_by: Any) -> Any:
+    """``parent`` LEFT JOIN its ``lines``, the line columns labelled ``line_<name>``."""
+    return (
+        select(parent, *[column.label(f"line_{column.name}") for column in lines.c])
+        .select_from(parent.outerjoin(lines, parent_key == parent.c.id))
+        .order_by(order_by)
+    )
+
+
+_LINE_TUPLES: dict[Any, Any] = {}
+
+
+def _joined_lines(rows: Sequence[Row[Any]], lines: Any) -> list[Any]:
+    """The line part of ``_with_lines`` rows (their last columns), as the table's named tuples."""
+    make = _LINE_TUPLES.get(lines)
+    if make is None:
+        make = _LINE_TUPLES[lines] = namedtuple(
+            f"{lines.name}_row", [column.name for column in lines.c]
+        )._make
+    width = len(lines.c)
+    return [make(row[-width:]) for row in rows if row.line_id is not None]
+
+
+_INSERT_ID: dict[Any, Any] = {}
+_LOCK_ROW: dict[Any, Any] = {}
 IN_CHUNK = 500  # values per IN (…) list: well below SQLite's bound-parameter limit
 
 
@@ -98,13 +149,20 @@ class _Repo:
         return self._uow.execute(statement, params)
 
     def _insert_id(self, table: Any, values: dict[str, Any]) -> int:
-        result = self._exec(insert(table).values(**values).returning(table.c.id))
-        return int(result.scalar_one())
+        statement = _INSERT_ID.get(table)
+        if statement is None:
+            statement = _INSERT_ID[table] = insert(table).returning(table.c.id)
+        return int(self._exec(statement, values).scalar_one())
 
     def _lock_row(self, table: Any, row_id: int) -> None:
         """FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE)."""
         if self._uow.dialect == "postgresql":
-            self._exec(select(table.c.id).where(table.c.id == row_id).with_for_update())
+            statement = _LOCK_ROW.get(table)
+            if statement is None:
+                statement = _LOCK_ROW[table] = (
+                    select(table.c.id).where(table.c.id == _b("b_id")).with_for_update()
+                )
+            self._exec(statement, {"b_id": row_id})
 
     def _upsert_nothing(self, table: Any, values: dict[str, Any]) -> None:
         builder = pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
@@ -123,7 +181,12 @@ def _user(row: Row[Any]) -> User:
         customer_id=row.customer_id,
         language=row.language,
         active=bool(row.active),
+        blocked_bot=bool(row.blocked_bot),
     )
+
+
+_USER_BY_ID = select(USERS).where(USERS.c.id == _b("b_id"))
+_USER_BY_TELEGRAM_ID = select(USERS).where(USERS.c.telegram_user_id == _b("b_telegram_id"))
 
 
 class SqlUsers(_Repo):
@@ -146,16 +209,17 @@ class SqlUsers(_Repo):
                 "customer_id": customer_id,
                 "language": language,
                 "active": True,
+                "blocked_bot": False,
                 "created_at": created_at,
             },
         )
 
     def get(self, user_id: int) -> User | None:
-        row = self._exec(select(USERS).where(USERS.c.id == user_id)).first()
+        row = self._exec(_USER_BY_ID, {"b_id": user_id}).first()
         return _user(row) if row else None
 
     def by_telegram_id(self, telegram_user_id: int) -> User | None:
-        row = self._exec(select(USERS).where(USERS.c.telegram_user_id == telegram_user_id)).first()
+        row = self._exec(_USER_BY_TELEGRAM_ID, {"b_telegram_id": telegram_user_id}).first()
         return _user(row) if row else None
 
     def list(self, *, active_only: bool = True) -> list[User]:
@@ -169,6 +233,13 @@ class SqlUsers(_Repo):
 
     def set_language(self, user_id: int, language: str | None) -> None:
         self._exec(update(USERS).where(USERS.c.id == user_id).values(language=language))
+
+    def set_blocked(self, telegram_user_id: int, blocked: bool) -> None:
+        self._exec(
+            update(USERS)
+            .where(USERS.c.telegram_user_id == telegram_user_id, USERS.c.blocked_bot != blocked)
+            .values(blocked_bot=blocked)
+        )
 
     def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None:
         self._exec(
@@ -233,6 +304,14 @@ class SqlInvites(_Repo):
 # --- customers, products, warehouses ---------------------------------------------------------
 
 
+_CUSTOMER_BY_ID = select(CUSTOMERS).where(CUSTOMERS.c.id == _b("b_id"))
+_CUSTOMER_ADD_TO_BALANCE = (
+    update(CUSTOMERS)
+    .where(CUSTOMERS.c.id == _b("b_id"))
+    .values(balance_minor=CUSTOMERS.c.balance_minor + _b("b_delta", CUSTOMERS.c.balance_minor))
+)
+
+
 class SqlCustomers(_Repo):
     def _customer(self, row: Row[Any]) -> Customer:
         limit = row.credit_limit_minor
@@ -288,7 +367,7 @@ class SqlCustomers(_Repo):
         )
 
     def get(self, customer_id: int) -> Customer | None:
-        row = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.id == customer_id)).first()
+        row = self._exec(_CUSTOMER_BY_ID, {"b_id": customer_id}).first()
         return self._customer(row) if row else None
 
     def by_phone_key(self, phone_key: str) -> list[Customer]:
@@ -316,11 +395,7 @@ class SqlCustomers(_Repo):
         self._lock_row(CUSTOMERS, customer_id)
 
     def add_to_balance(self, customer_id: int, delta_minor: int) -> None:
-        self._exec(
-            update(CUSTOMERS)
-            .where(CUSTOMERS.c.id == customer_id)
-            .values(balance_minor=CUSTOMERS.c.balance_minor + delta_minor)
-        )
+        self._exec(_CUSTOMER_ADD_TO_BALANCE, {"b_id": customer_id, "b_delta": delta_minor})
 
 
 def _split_aliases(text: str) -> tuple[str, ...]:
@@ -333,6 +408,10 @@ def _product_columns(fields: Mapping[str, object]) -> dict[str, Any]:
     if "aliases" in values:
         values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])  # type: ignore[arg-type]
     return values
+
+
+_PRODUCT_BY_ID = select(PRODUCTS).where(PRODUCTS.c.id == _b("b_id"))
+_PRODUCTS_BY_IDS = select(PRODUCTS).where(PRODUCTS.c.id.in_(_b_in("b_ids")))
 
 
 class SqlProducts(_Repo):
@@ -381,7 +460,7 @@ class SqlProducts(_Repo):
         )
 
     def get(self, product_id: int) -> Product | None:
-        row = self._exec(select(PRODUCTS).where(PRODUCTS.c.id == product_id)).first()
+        row = self._exec(_PRODUCT_BY_ID, {"b_id": product_id}).first()
         return self._product(row) if row else None
 
     def by_sku(self, sku: str) -> Product | None:
@@ -392,7 +471,7 @@ class SqlProducts(_Repo):
         ids = sorted(set(product_ids))
         if not ids:
             return {}
-        rows = self._exec(select(PRODUCTS).where(PRODUCTS.c.id.in_(ids)))
+        rows = self._exec(_PRODUCTS_BY_IDS, {"b_ids": ids})
         return {row.id: self._product(row) for row in rows}
 
     def list(self, *, active_only: bool = True) -> list[Product]:
@@ -406,6 +485,17 @@ class SqlProducts(_Repo):
         if "aliases" in values:
             values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])  # type: ignore[arg-type]
         self._exec(update(PRODUCTS).where(PRODUCTS.c.id == product_id).values(**values))
+
+    def lock(self, product_id: int) -> None:
+        self._lock_row(PRODUCTS, product_id)
+
+    def changed_since(self, since: datetime | None) -> tuple[list[Product], datetime | None]:
+        query = select(PRODUCTS).order_by(PRODUCTS.c.updated_at, PRODUCTS.c.id)
+        if since is not None:
+            query = query.where(PRODUCTS.c.updated_at >= since)
+        rows = list(self._exec(query))
+        newest = rows[-1].updated_at if rows else since
+        return [self._product(row) for row in rows], newest
 
     def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         wanted = sorted(set(skus))
@@ -443,12 +533,18 @@ def _warehouse(row: Row[Any]) -> Warehouse:
     return Warehouse(id=row.id, code=row.code, name=row.name, is_default=bool(row.is_default))
 
 
+_WAREHOUSE_BY_ID = select(WAREHOUSES).where(WAREHOUSES.c.id == _b("b_id"))
+_DEFAULT_WAREHOUSE = (
+    select(WAREHOUSES).where(WAREHOUSES.c.is_default.is_(True)).order_by(WAREHOUSES.c.id)
+)
+
+
 class SqlWarehouses(_Repo):
     def add(self, *, code: str, name: str, is_default: bool) -> int:
         return self._insert_id(WAREHOUSES, {"code": code, "name": name, "is_default": is_default})
 
     def get(self, warehouse_id: int) -> Warehouse | None:
-        row = self._exec(select(WAREHOUSES).where(WAREHOUSES.c.id == warehouse_id)).first()
+        row = self._exec(_WAREHOUSE_BY_ID, {"b_id": warehouse_id}).first()
         return _warehouse(row) if row else None
 
     def by_code(self, code: str) -> Warehouse | None:
@@ -456,9 +552,7 @@ class SqlWarehouses(_Repo):
         return _warehouse(row) if row else None
 
     def default(self) -> Warehouse | None:
-        row = self._exec(
-            select(WAREHOUSES).where(WAREHOUSES.c.is_default.is_(True)).order_by(WAREHOUSES.c.id)
-        ).first()
+        row = self._exec(_DEFAULT_WAREHOUSE).first()
         return _warehouse(row) if row else None
 
     def list(self) -> list[Warehouse]:
@@ -477,32 +571,41 @@ def _balance(row: Row[Any]) -> StockBalance:
     )
 
 
+_BALANCE_KEY = (
+    BALANCES.c.product_id == _b("b_product_id"),
+    BALANCES.c.warehouse_id == _b("b_warehouse_id"),
+)
+_ON_HAND_AFTER = BALANCES.c.on_hand_milli + _b("b_on_hand_delta", BALANCES.c.on_hand_milli)
+_RESERVED_AFTER = BALANCES.c.reserved_milli + _b("b_reserved_delta", BALANCES.c.reserved_milli)
+_STOCK_TRY_CHANGE = (
+    update(BALANCES)
+    .where(
+        *_BALANCE_KEY,
+        _ON_HAND_AFTER >= 0,
+        _RESERVED_AFTER >= 0,
+        _RESERVED_AFTER <= _ON_HAND_AFTER,
+    )
+    .values(on_hand_milli=_ON_HAND_AFTER, reserved_milli=_RESERVED_AFTER)
+)
+_BALANCE_EXISTS = select(BALANCES.c.product_id).where(*_BALANCE_KEY)
+_BALANCE = select(BALANCES).where(*_BALANCE_KEY)
+_BALANCES_IN_WAREHOUSE = select(BALANCES).where(
+    BALANCES.c.product_id.in_(_b_in("b_product_ids")),
+    BALANCES.c.warehouse_id == _b("b_warehouse_id"),
+)
+
+
 class SqlStock(_Repo):
     def try_change(
         self, product_id: int, warehouse_id: int, on_hand_delta: int, reserved_delta: int
     ) -> bool:
-        on_hand = BALANCES.c.on_hand_milli + on_hand_delta
-        reserved = BALANCES.c.reserved_milli + reserved_delta
-        statement = (
-            update(BALANCES)
-            .where(
-                BALANCES.c.product_id == product_id,
-                BALANCES.c.warehouse_id == warehouse_id,
-                on_hand >= 0,
-                reserved >= 0,
-                reserved <= on_hand,
-            )
-            .values(on_hand_milli=on_hand, reserved_milli=reserved)
-        )
-        if self._exec(statement).rowcount == 1:
+        key = {"b_product_id": product_id, "b_warehouse_id": warehouse_id}
+        change = {**key, "b_on_hand_delta": on_hand_delta, "b_reserved_delta": reserved_delta}
+        if self._exec(_STOCK_TRY_CHANGE, change).rowcount == 1:
             return True
         if on_hand_delta < 0 or reserved_delta < 0 or reserved_delta > on_hand_delta:
             return False  # a missing row is zero, and zero cannot go negative
-        exists = self._exec(
-            select(BALANCES.c.product_id).where(
-                BALANCES.c.product_id == product_id, BALANCES.c.warehouse_id == warehouse_id
-            )
-        ).first()
+        exists = self._exec(_BALANCE_EXISTS, key).first()
         if exists is not None:
             return False
         self._upsert_nothing(
@@ -514,13 +617,11 @@ class SqlStock(_Repo):
                 "reserved_milli": 0,
             },
         )
-        return bool(self._exec(statement).rowcount == 1)
+        return bool(self._exec(_STOCK_TRY_CHANGE, change).rowcount == 1)
 
     def get(self, product_id: int, warehouse_id: int) -> StockBalance:
         row = self._exec(
-            select(BALANCES).where(
-                BALANCES.c.product_id == product_id, BALANCES.c.warehouse_id == warehouse_id
-            )
+            _BALANCE, {"b_product_id": product_id, "b_warehouse_id": warehouse_id}
         ).first()
         if row is None:
             return StockBalance(product_id, warehouse_id, Quantity(0), Quantity(0))
@@ -543,9 +644,7 @@ class SqlStock(_Repo):
         }
         if ids:
             rows = self._exec(
-                select(BALANCES).where(
-                    BALANCES.c.product_id.in_(ids), BALANCES.c.warehouse_id == warehouse_id
-                )
+                _BALANCES_IN_WAREHOUSE, {"b_product_ids": ids, "b_warehouse_id": warehouse_id}
             )
             for row in rows:
                 found[row.product_id] = _balance(row)
@@ -598,35 +697,75 @@ class SqlStock(_Repo):
         ]
 
 
+_SEQUENCE_BUMP = (
+    update(SEQUENCES)
+    .where(SEQUENCES.c.name == _b("b_name"))
+    .values(value=SEQUENCES.c.value + 1)
+    .returning(SEQUENCES.c.value)
+)
+
+
 class SqlSequences(_Repo):
     def next(self, name: str) -> int:
-        bump = (
-            update(SEQUENCES)
-            .where(SEQUENCES.c.name == name)
-            .values(value=SEQUENCES.c.value + 1)
-            .returning(SEQUENCES.c.value)
-        )
-        value = self._exec(bump).scalar_one_or_none()
+        value = self._exec(_SEQUENCE_BUMP, {"b_name": name}).scalar_one_or_none()
         if value is None:
             self._upsert_nothing(SEQUENCES, {"name": name, "value": 0})
-            value = self._exec(bump).scalar_one()
+            value = self._exec(_SEQUENCE_BUMP, {"b_name": name}).scalar_one()
         return int(value)
 
 
 # --- orders and shipments --------------------------------------------------------------------
 
 
+_ORDER_LINES = (
+    select(LINES)
+    .where(LINES.c.order_id.in_(_b_in("b_order_ids")))
+    .order_by(LINES.c.order_id, LINES.c.line_no)
+)
+# One order and its lines in one round trip.
+_ORDER_WITH_LINES = _with_lines(ORDERS, LINES, LINES.c.order_id, LINES.c.line_no)
+_ORDER_BY_ID = _ORDER_WITH_LINES.where(ORDERS.c.id == _b("b_id"))
+_ORDER_BY_NUMBER = _ORDER_WITH_LINES.where(ORDERS.c.number == _b("b_number"))
+_ORDER_BY_KEY = _ORDER_WITH_LINES.where(ORDERS.c.idempotency_key == _b("b_key"))
+_ORDER_FROM_STATUSES = (ORDERS.c.id == _b("b_id"), ORDERS.c.status.in_(_b_in("b_from")))
+_ORDER_TRANSITION = (
+    update(ORDERS).where(*_ORDER_FROM_STATUSES).values(status=_b("b_status", ORDERS.c.status))
+)
+_ORDER_DECIDE = (
+    update(ORDERS)
+    .where(*_ORDER_FROM_STATUSES)
+    .values(
+        status=_b("b_status", ORDERS.c.status),
+        decided_by=_b("b_decided_by", ORDERS.c.decided_by),
+        decided_at=_b("b_decided_at", ORDERS.c.decided_at),
+    )
+)
+_LINE_RESERVED_AFTER = LINES.c.reserved_milli + _b("b_reserved_delta", LINES.c.reserved_milli)
+_LINE_SHIPPED_AFTER = LINES.c.shipped_milli + _b("b_shipped_delta", LINES.c.shipped_milli)
+_LINE_CHANGE = (
+    update(LINES)
+    .where(
+        LINES.c.id == _b("b_id"),
+        _LINE_RESERVED_AFTER >= 0,
+        _LINE_SHIPPED_AFTER >= 0,
+        _LINE_SHIPPED_AFTER <= LINES.c.quantity_milli,  # noqa: SIM300 (reads like the SQL)
+    )
+    .values(reserved_milli=_LINE_RESERVED_AFTER, shipped_milli=_LINE_SHIPPED_AFTER)
+)
+_INSERT_LINES = insert(LINES)
+
+
 class SqlOrders(_Repo):
-    def _orders(self, rows: Sequence[Row[Any]]) -> list[SalesOrder]:
+    def _orders(
+        self, rows: Sequence[Row[Any]], fetched_lines: Sequence[Any] | None = None
+    ) -> list[SalesOrder]:
         if not rows:
             return []
         ids = [row.id for row in rows]
         lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for line in self._exec(
-            select(LINES)
-            .where(LINES.c.order_id.in_(ids))
-            .order_by(LINES.c.order_id, LINES.c.line_no)
-        ):
+        if fetched_lines is None:
+            fetched_lines = list(self._exec(_ORDER_LINES, {"b_order_ids": ids}))
+        for line in fetched_lines:
             lines[line.order_id].append(
                 OrderLine(
                     id=line.id,
@@ -661,9 +800,10 @@ class SqlOrders(_Repo):
             for row in rows
         ]
 
-    def _one(self, condition: Any) -> SalesOrder | None:
-        rows = list(self._exec(select(ORDERS).where(condition)))
-        found = self._orders(rows)
+    def _one(self, statement: Any, params: dict[str, Any]) -> SalesOrder | None:
+        """The order an ``_ORDER_WITH_LINES`` query finds (one row per line), if any."""
+        rows = list(self._exec(statement, params))
+        found = self._orders(rows[:1], _joined_lines(rows, LINES))
         return found[0] if found else None
 
     def add(
@@ -703,7 +843,7 @@ class SqlOrders(_Repo):
         if not lines:
             return order_id
         self._exec(
-            insert(LINES),
+            _INSERT_LINES,
             [
                 {
                     "order_id": order_id,
@@ -724,13 +864,13 @@ class SqlOrders(_Repo):
         return order_id
 
     def get(self, order_id: int) -> SalesOrder | None:
-        return self._one(ORDERS.c.id == order_id)
+        return self._one(_ORDER_BY_ID, {"b_id": order_id})
 
     def by_number(self, number: str) -> SalesOrder | None:
-        return self._one(ORDERS.c.number == number)
+        return self._one(_ORDER_BY_NUMBER, {"b_number": number})
 
     def by_idempotency_key(self, key: str) -> SalesOrder | None:
-        return self._one(ORDERS.c.idempotency_key == key)
+        return self._one(_ORDER_BY_KEY, {"b_key": key})
 
     def lock(self, order_id: int) -> None:
         self._lock_row(ORDERS, order_id)
@@ -744,30 +884,23 @@ class SqlOrders(_Repo):
         decided_by: int | None = None,
         decided_at: datetime | None = None,
     ) -> bool:
-        values: dict[str, Any] = {"status": str(to_status)}
+        params: dict[str, Any] = {
+            "b_id": order_id,
+            "b_from": [str(s) for s in from_statuses],
+            "b_status": str(to_status),
+        }
+        statement = _ORDER_TRANSITION
         if decided_at is not None:
-            values.update(decided_by=decided_by, decided_at=decided_at)
-        result = self._exec(
-            update(ORDERS)
-            .where(ORDERS.c.id == order_id, ORDERS.c.status.in_([str(s) for s in from_statuses]))
-            .values(**values)
-        )
-        return result.rowcount == 1
+            statement = _ORDER_DECIDE
+            params.update(b_decided_by=decided_by, b_decided_at=decided_at)
+        return bool(self._exec(statement, params).rowcount == 1)
 
     def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
-        reserved = LINES.c.reserved_milli + reserved_delta
-        shipped = LINES.c.shipped_milli + shipped_delta
         result = self._exec(
-            update(LINES)
-            .where(
-                LINES.c.id == line_id,
-                reserved >= 0,
-                shipped >= 0,
-                shipped <= LINES.c.quantity_milli,
-            )
-            .values(reserved_milli=reserved, shipped_milli=shipped)
+            _LINE_CHANGE,
+            {"b_id": line_id, "b_reserved_delta": reserved_delta, "b_shipped_delta": shipped_delta},
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     def try_return_line(self, line_id: int, quantity_milli: int) -> bool:
         returned = LINES.c.returned_milli + quantity_milli
@@ -807,16 +940,57 @@ class SqlOrders(_Repo):
         return self._orders(list(self._exec(query)))
 
 
+_SHIPMENT_LINES = (
+    select(SHIPMENT_LINES)
+    .where(SHIPMENT_LINES.c.shipment_id.in_(_b_in("b_shipment_ids")))
+    .order_by(SHIPMENT_LINES.c.id)
+)
+# One shipment and its lines in one round trip.
+_SHIPMENT_WITH_LINES = _with_lines(
+    SHIPMENTS, SHIPMENT_LINES, SHIPMENT_LINES.c.shipment_id, SHIPMENT_LINES.c.id
+)
+_SHIPMENT_BY_ID = _SHIPMENT_WITH_LINES.where(SHIPMENTS.c.id == _b("b_id"))
+_SHIPMENT_BY_KEY = _SHIPMENT_WITH_LINES.where(SHIPMENTS.c.idempotency_key == _b("b_key"))
+_SHIPMENTS_FOR_ORDER = (
+    select(SHIPMENTS).where(SHIPMENTS.c.order_id == _b("b_order_id")).order_by(SHIPMENTS.c.id)
+)
+_SHIPMENT_CONFIRM = (
+    update(SHIPMENTS)
+    .where(SHIPMENTS.c.id == _b("b_id"), SHIPMENTS.c.status == str(ShipmentStatus.DRAFT))
+    .values(
+        status=str(ShipmentStatus.CONFIRMED),
+        confirmed_by=_b("b_by", SHIPMENTS.c.confirmed_by),
+        confirmed_at=_b("b_at", SHIPMENTS.c.confirmed_at),
+    )
+)
+_SHIPMENT_LINE_COST = (
+    update(SHIPMENT_LINES)
+    .where(
+        SHIPMENT_LINES.c.shipment_id == _b("b_shipment_id"),
+        SHIPMENT_LINES.c.order_line_id == _b("b_order_line_id"),
+    )
+    .values(unit_cost_minor=_b("b_cost", SHIPMENT_LINES.c.unit_cost_minor))
+)
+_SHIPMENT_SET_STATUS = (
+    update(SHIPMENTS)
+    .where(SHIPMENTS.c.id == _b("b_id"), SHIPMENTS.c.status == _b("b_from", SHIPMENTS.c.status))
+    .values(status=_b("b_to", SHIPMENTS.c.status))
+)
+_INSERT_SHIPMENT_LINES = insert(SHIPMENT_LINES)
+
+
 class SqlShipments(_Repo):
-    def _shipments(self, rows: Sequence[Row[Any]]) -> list[Shipment]:
+    def _shipments(
+        self, rows: Sequence[Row[Any]], fetched_lines: Sequence[Any] | None = None
+    ) -> list[Shipment]:
         if not rows:
             return []
         lines: dict[int, list[ShipmentLine]] = defaultdict(list)
-        for line in self._exec(
-            select(SHIPMENT_LINES)
-            .where(SHIPMENT_LINES.c.shipment_id.in_([row.id for row in rows]))
-            .order_by(SHIPMENT_LINES.c.id)
-        ):
+        if fetched_lines is None:
+            fetched_lines = list(
+                self._exec(_SHIPMENT_LINES, {"b_shipment_ids": [row.id for row in rows]})
+            )
+        for line in fetched_lines:
             lines[line.shipment_id].append(
                 ShipmentLine(
                     order_line_id=line.order_line_id,
@@ -870,7 +1044,7 @@ class SqlShipments(_Repo):
         if not lines:
             return shipment_id
         self._exec(
-            insert(SHIPMENT_LINES),
+            _INSERT_SHIPMENT_LINES,
             [
                 {
                     "shipment_id": shipment_id,
@@ -885,51 +1059,43 @@ class SqlShipments(_Repo):
         return shipment_id
 
     def get(self, shipment_id: int) -> Shipment | None:
-        found = self._shipments(
-            list(self._exec(select(SHIPMENTS).where(SHIPMENTS.c.id == shipment_id)))
-        )
-        return found[0] if found else None
+        return self._one(_SHIPMENT_BY_ID, {"b_id": shipment_id})
 
     def by_idempotency_key(self, key: str) -> Shipment | None:
-        rows = list(self._exec(select(SHIPMENTS).where(SHIPMENTS.c.idempotency_key == key)))
-        found = self._shipments(rows)
+        return self._one(_SHIPMENT_BY_KEY, {"b_key": key})
+
+    def _one(self, statement: Any, params: dict[str, Any]) -> Shipment | None:
+        """The shipment a ``_SHIPMENT_WITH_LINES`` query finds (one row per line), if any."""
+        rows = list(self._exec(statement, params))
+        found = self._shipments(rows[:1], _joined_lines(rows, SHIPMENT_LINES))
         return found[0] if found else None
 
     def for_order(self, order_id: int) -> list[Shipment]:
-        rows = list(
-            self._exec(
-                select(SHIPMENTS).where(SHIPMENTS.c.order_id == order_id).order_by(SHIPMENTS.c.id)
-            )
-        )
+        rows = list(self._exec(_SHIPMENTS_FOR_ORDER, {"b_order_id": order_id}))
         return self._shipments(rows)
 
     def try_confirm(self, shipment_id: int, by: int | None, at: datetime) -> bool:
-        result = self._exec(
-            update(SHIPMENTS)
-            .where(SHIPMENTS.c.id == shipment_id, SHIPMENTS.c.status == str(ShipmentStatus.DRAFT))
-            .values(status=str(ShipmentStatus.CONFIRMED), confirmed_by=by, confirmed_at=at)
-        )
-        return result.rowcount == 1
+        result = self._exec(_SHIPMENT_CONFIRM, {"b_id": shipment_id, "b_by": by, "b_at": at})
+        return bool(result.rowcount == 1)
 
     def set_line_cost(self, shipment_id: int, order_line_id: int, unit_cost_minor: int) -> None:
         self._exec(
-            update(SHIPMENT_LINES)
-            .where(
-                SHIPMENT_LINES.c.shipment_id == shipment_id,
-                SHIPMENT_LINES.c.order_line_id == order_line_id,
-            )
-            .values(unit_cost_minor=unit_cost_minor)
+            _SHIPMENT_LINE_COST,
+            {
+                "b_shipment_id": shipment_id,
+                "b_order_line_id": order_line_id,
+                "b_cost": unit_cost_minor,
+            },
         )
 
     def try_set_status(
         self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
     ) -> bool:
         result = self._exec(
-            update(SHIPMENTS)
-            .where(SHIPMENTS.c.id == shipment_id, SHIPMENTS.c.status == str(from_status))
-            .values(status=str(to_status))
+            _SHIPMENT_SET_STATUS,
+            {"b_id": shipment_id, "b_from": str(from_status), "b_to": str(to_status)},
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
 
 # --- receivables -----------------------------------------------------------------------------
@@ -948,6 +1114,32 @@ def _invoice(row: Row[Any]) -> Invoice:
         due_on=row.due_on,
         status=InvoiceStatus(row.status),
     )
+
+
+_INVOICE_BY_ID = select(INVOICES).where(INVOICES.c.id == _b("b_id"))
+_OPEN_INVOICES = (
+    select(INVOICES)
+    .where(INVOICES.c.status == str(InvoiceStatus.OPEN))
+    .order_by(INVOICES.c.due_on, INVOICES.c.id)
+)
+_OPEN_INVOICES_OF = _OPEN_INVOICES.where(INVOICES.c.customer_id.in_(_b_in("b_customer_ids")))
+_INVOICES_FOR_CUSTOMER = (
+    select(INVOICES).where(INVOICES.c.customer_id == _b("b_customer_id")).order_by(INVOICES.c.id)
+)
+_INVOICES_FOR_ORDER = (
+    select(INVOICES).where(INVOICES.c.order_id == _b("b_order_id")).order_by(INVOICES.c.id)
+)
+_OUTSTANDING_AFTER = INVOICES.c.outstanding_minor - _b("b_amount", INVOICES.c.outstanding_minor)
+_INVOICE_REDUCE_OUTSTANDING = (
+    update(INVOICES)
+    .where(INVOICES.c.id == _b("b_id"), _OUTSTANDING_AFTER >= 0)
+    .values(
+        outstanding_minor=_OUTSTANDING_AFTER,
+        status=case(
+            (_OUTSTANDING_AFTER == 0, str(InvoiceStatus.PAID)), else_=str(InvoiceStatus.OPEN)
+        ),
+    )
+)
 
 
 class SqlInvoices(_Repo):
@@ -980,44 +1172,31 @@ class SqlInvoices(_Repo):
         )
 
     def get(self, invoice_id: int) -> Invoice | None:
-        row = self._exec(select(INVOICES).where(INVOICES.c.id == invoice_id)).first()
+        row = self._exec(_INVOICE_BY_ID, {"b_id": invoice_id}).first()
         return _invoice(row) if row else None
 
     def open(self, customer_ids: Sequence[int] | None = None) -> list[Invoice]:
-        query = (
-            select(INVOICES)
-            .where(INVOICES.c.status == str(InvoiceStatus.OPEN))
-            .order_by(INVOICES.c.due_on, INVOICES.c.id)
-        )
-        if customer_ids is not None:
-            if not customer_ids:
-                return []
-            query = query.where(INVOICES.c.customer_id.in_(sorted(set(customer_ids))))
-        return [_invoice(row) for row in self._exec(query)]
+        if customer_ids is None:
+            rows = self._exec(_OPEN_INVOICES)
+        elif not customer_ids:
+            return []
+        else:
+            rows = self._exec(_OPEN_INVOICES_OF, {"b_customer_ids": sorted(set(customer_ids))})
+        return [_invoice(row) for row in rows]
 
     def for_customer(self, customer_id: int) -> list[Invoice]:
-        rows = self._exec(
-            select(INVOICES).where(INVOICES.c.customer_id == customer_id).order_by(INVOICES.c.id)
-        )
+        rows = self._exec(_INVOICES_FOR_CUSTOMER, {"b_customer_id": customer_id})
         return [_invoice(row) for row in rows]
 
     def for_order(self, order_id: int) -> list[Invoice]:
-        rows = self._exec(
-            select(INVOICES).where(INVOICES.c.order_id == order_id).order_by(INVOICES.c.id)
-        )
+        rows = self._exec(_INVOICES_FOR_ORDER, {"b_order_id": order_id})
         return [_invoice(row) for row in rows]
 
     def try_reduce_outstanding(self, invoice_id: int, amount_minor: int) -> bool:
-        left = INVOICES.c.outstanding_minor - amount_minor
         result = self._exec(
-            update(INVOICES)
-            .where(INVOICES.c.id == invoice_id, left >= 0)
-            .values(
-                outstanding_minor=left,
-                status=case((left == 0, str(InvoiceStatus.PAID)), else_=str(InvoiceStatus.OPEN)),
-            )
+            _INVOICE_REDUCE_OUTSTANDING, {"b_id": invoice_id, "b_amount": amount_minor}
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
 
 def _payment(row: Row[Any]) -> Payment:
@@ -1034,6 +1213,27 @@ def _payment(row: Row[Any]) -> Payment:
         idempotency_key=row.idempotency_key,
         note=row.note,
     )
+
+
+_PAYMENT_BY_ID = select(PAYMENTS).where(PAYMENTS.c.id == _b("b_id"))
+_PAYMENT_BY_KEY = select(PAYMENTS).where(PAYMENTS.c.idempotency_key == _b("b_key"))
+_PAYMENTS_FOR_CUSTOMER = (
+    select(PAYMENTS).where(PAYMENTS.c.customer_id == _b("b_customer_id")).order_by(PAYMENTS.c.id)
+)
+_PAYMENTS_WITH_CREDIT = (
+    select(PAYMENTS)
+    .where(PAYMENTS.c.customer_id == _b("b_customer_id"), PAYMENTS.c.unallocated_minor > 0)
+    .order_by(PAYMENTS.c.received_on, PAYMENTS.c.id)
+)
+_UNALLOCATED_AFTER = PAYMENTS.c.unallocated_minor - _b("b_amount", PAYMENTS.c.unallocated_minor)
+_PAYMENT_REDUCE_UNALLOCATED = (
+    update(PAYMENTS)
+    .where(PAYMENTS.c.id == _b("b_id"), _UNALLOCATED_AFTER >= 0)
+    .values(unallocated_minor=_UNALLOCATED_AFTER)
+)
+_INSERT_ALLOCATION = insert(ALLOCATIONS)
+_ALLOCATIONS = select(ALLOCATIONS).order_by(ALLOCATIONS.c.id)
+_ALLOCATIONS_OF_PAYMENT = _ALLOCATIONS.where(ALLOCATIONS.c.payment_id == _b("b_payment_id"))
 
 
 class SqlPayments(_Repo):
@@ -1069,51 +1269,48 @@ class SqlPayments(_Repo):
         )
 
     def get(self, payment_id: int) -> Payment | None:
-        row = self._exec(select(PAYMENTS).where(PAYMENTS.c.id == payment_id)).first()
+        row = self._exec(_PAYMENT_BY_ID, {"b_id": payment_id}).first()
         return _payment(row) if row else None
 
     def by_idempotency_key(self, key: str) -> Payment | None:
-        row = self._exec(select(PAYMENTS).where(PAYMENTS.c.idempotency_key == key)).first()
+        row = self._exec(_PAYMENT_BY_KEY, {"b_key": key}).first()
         return _payment(row) if row else None
 
     def for_customer(self, customer_id: int) -> list[Payment]:
-        rows = self._exec(
-            select(PAYMENTS).where(PAYMENTS.c.customer_id == customer_id).order_by(PAYMENTS.c.id)
-        )
+        rows = self._exec(_PAYMENTS_FOR_CUSTOMER, {"b_customer_id": customer_id})
         return [_payment(row) for row in rows]
 
     def with_credit(self, customer_id: int) -> list[Payment]:
-        rows = self._exec(
-            select(PAYMENTS)
-            .where(PAYMENTS.c.customer_id == customer_id, PAYMENTS.c.unallocated_minor > 0)
-            .order_by(PAYMENTS.c.received_on, PAYMENTS.c.id)
-        )
+        rows = self._exec(_PAYMENTS_WITH_CREDIT, {"b_customer_id": customer_id})
         return [_payment(row) for row in rows]
 
     def try_reduce_unallocated(self, payment_id: int, amount_minor: int) -> bool:
-        left = PAYMENTS.c.unallocated_minor - amount_minor
         result = self._exec(
-            update(PAYMENTS)
-            .where(PAYMENTS.c.id == payment_id, left >= 0)
-            .values(unallocated_minor=left)
+            _PAYMENT_REDUCE_UNALLOCATED, {"b_id": payment_id, "b_amount": amount_minor}
         )
-        return result.rowcount == 1
+        return bool(result.rowcount == 1)
 
     def add_allocation(
         self, payment_id: int, invoice_id: int, amount_minor: int, at: datetime
     ) -> None:
         self._exec(
-            insert(ALLOCATIONS).values(
-                payment_id=payment_id, invoice_id=invoice_id, amount_minor=amount_minor, at=at
-            )
+            _INSERT_ALLOCATION,
+            {
+                "payment_id": payment_id,
+                "invoice_id": invoice_id,
+                "amount_minor": amount_minor,
+                "at": at,
+            },
         )
 
     def allocations(
         self, *, payment_id: int | None = None, invoice_id: int | None = None
     ) -> list[Allocation]:
-        query = select(ALLOCATIONS).order_by(ALLOCATIONS.c.id)
+        query = _ALLOCATIONS
+        params: dict[str, Any] = {}
         if payment_id is not None:
-            query = query.where(ALLOCATIONS.c.payment_id == payment_id)
+            query = _ALLOCATIONS_OF_PAYMENT
+            params["b_payment_id"] = payment_id
         if invoice_id is not None:
             query = query.where(ALLOCATIONS.c.invoice_id == invoice_id)
         return [
@@ -1123,24 +1320,28 @@ class SqlPayments(_Repo):
                 amount=Money(row.amount_minor, self._currency),
                 at=row.at,
             )
-            for row in self._exec(query)
+            for row in self._exec(query, params or None)
         ]
+
+
+_INSERT_AUDIT = insert(AUDIT)
 
 
 class SqlAudit(_Repo):
     def add(self, entry: AuditEntry) -> None:
         self._exec(
-            insert(AUDIT).values(
-                at=entry.at,
-                actor_id=entry.actor_id,
-                actor_role=entry.actor_role,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                before=entry.before,
-                after=entry.after,
-                source=entry.source,
-            )
+            _INSERT_AUDIT,
+            {
+                "at": entry.at,
+                "actor_id": entry.actor_id,
+                "actor_role": entry.actor_role,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "before": entry.before,
+                "after": entry.after,
+                "source": entry.source,
+            },
         )
 
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
@@ -1187,3 +1388,107 @@ class SqlAudit(_Repo):
             )
             for row in self._exec(query)
         ]
+
+
+# --- conversations and chats -----------------------------------------------------------------
+
+
+class SqlConversations(_Repo):
+    def get(self, chat_id: int, user_id: int) -> ConversationRecord | None:
+        row = self._exec(
+            select(CONVERSATIONS).where(
+                CONVERSATIONS.c.chat_id == chat_id, CONVERSATIONS.c.user_id == user_id
+            )
+        ).first()
+        if row is None:
+            return None
+        return ConversationRecord(
+            chat_id=row.chat_id,
+            user_id=row.user_id,
+            flow=row.flow,
+            step=row.step,
+            data=row.data,
+            version=row.version,
+            updated_at=row.updated_at,
+        )
+
+    def save(self, record: ConversationRecord) -> None:
+        values = {
+            "flow": record.flow,
+            "step": record.step,
+            "data": record.data,
+            "version": record.version,
+            "updated_at": record.updated_at,
+        }
+        changed = self._exec(
+            update(CONVERSATIONS)
+            .where(
+                CONVERSATIONS.c.chat_id == record.chat_id,
+                CONVERSATIONS.c.user_id == record.user_id,
+            )
+            .values(**values)
+        )
+        if changed.rowcount == 0:
+            self._exec(
+                insert(CONVERSATIONS).values(
+                    chat_id=record.chat_id, user_id=record.user_id, **values
+                )
+            )
+
+
+class SqlProcessedUpdates(_Repo):
+    def try_record(self, update_id: int, at: datetime) -> bool:
+        builder = pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
+        result = self._exec(
+            builder(PROCESSED).values(update_id=update_id, at=at).on_conflict_do_nothing()
+        )
+        return result.rowcount == 1
+
+
+class SqlChatTopics(_Repo):
+    def chats(self, topic: str) -> list[int]:
+        rows = self._exec(
+            select(CHAT_TOPICS.c.chat_id)
+            .where(CHAT_TOPICS.c.topic == topic)
+            .order_by(CHAT_TOPICS.c.chat_id)
+        )
+        return [int(row.chat_id) for row in rows]
+
+    def titles(self, topic: str) -> dict[int, str]:
+        rows = self._exec(select(CHAT_TOPICS).where(CHAT_TOPICS.c.topic == topic))
+        return {int(row.chat_id): row.title for row in rows}
+
+    def set(self, chat_id: int, topic: str, on: bool, *, title: str = "") -> None:
+        where = (CHAT_TOPICS.c.chat_id == chat_id, CHAT_TOPICS.c.topic == topic)
+        if not on:
+            self._exec(CHAT_TOPICS.delete().where(*where))
+            return
+        self._upsert_nothing(CHAT_TOPICS, {"chat_id": chat_id, "topic": topic, "title": title})
+        self._exec(update(CHAT_TOPICS).where(*where).values(title=title))
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        for topic in [
+            row.topic
+            for row in self._exec(
+                select(CHAT_TOPICS.c.topic).where(CHAT_TOPICS.c.chat_id == old_chat_id)
+            )
+        ]:
+            self._upsert_nothing(CHAT_TOPICS, {"chat_id": new_chat_id, "topic": topic, "title": ""})
+        self._exec(CHAT_TOPICS.delete().where(CHAT_TOPICS.c.chat_id == old_chat_id))
+        self._exec(update(SENT).where(SENT.c.chat_id == old_chat_id).values(chat_id=new_chat_id))
+        self._exec(
+            update(CONVERSATIONS)
+            .where(CONVERSATIONS.c.chat_id == old_chat_id)
+            .values(chat_id=new_chat_id)
+        )
+
+
+class SqlSentMessages(_Repo):
+    def add(self, key: str, chat_id: int, message_id: int, at: datetime) -> None:
+        self._upsert_nothing(
+            SENT, {"key": key, "chat_id": chat_id, "message_id": message_id, "at": at}
+        )
+
+    def for_key(self, key: str) -> list[tuple[int, int]]:
+        rows = self._exec(select(SENT).where(SENT.c.key == key).order_by(SENT.c.id))
+        return [(int(row.chat_id), int(row.message_id)) for row in rows]

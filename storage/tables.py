@@ -67,6 +67,8 @@ class UserRow(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id", ondelete="RESTRICT")
     language: str | None = Field(default=None, max_length=16)
     active: bool = True
+    # The user blocked the bot (Telegram answered 403): nothing is sent until they write again.
+    blocked_bot: bool = False
     created_at: datetime = _when()
 
 
@@ -361,6 +363,52 @@ class AuditRow(SQLModel, table=True):
     before: str = Field(default="", sa_type=Text)
     after: str = Field(default="", sa_type=Text)
     source: str = Field(default="", max_length=80)
+
+
+class ConversationRow(SQLModel, table=True):
+    """Where each user is in each chat's conversation; saved with the business change."""
+
+    __tablename__ = "conversation"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    user_id: int = Field(sa_type=BigInteger, primary_key=True)
+    flow: str | None = Field(default=None, max_length=32)
+    step: str | None = Field(default=None, max_length=64)
+    data: str = Field(default="{}", sa_type=Text)
+    version: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = _when()
+
+
+class ProcessedUpdateRow(SQLModel, table=True):
+    """Telegram update ids already handled: a redelivered update changes nothing."""
+
+    __tablename__ = "processed_update"
+
+    update_id: int = Field(sa_type=BigInteger, primary_key=True)
+    at: datetime = _when(index=True)
+
+
+class ChatTopicRow(SQLModel, table=True):
+    """Which chats receive what (for example "shipping": cards of new orders to ship)."""
+
+    __tablename__ = "chat_topic"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    topic: str = Field(max_length=32, primary_key=True)
+    title: str = Field(default="", max_length=120)
+
+
+class SentMessageRow(SQLModel, table=True):
+    """Where a card was sent, so every copy can be edited when someone acts on one."""
+
+    __tablename__ = "sent_message"
+    __table_args__ = (UniqueConstraint("key", "chat_id", "message_id", name="uq_sent_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+    at: datetime = _when()
 
 
 APPEND_ONLY_TABLES = ("stock_move", "allocation", "audit_entry")

@@ -50,7 +50,7 @@ from domain.model import (
     Warehouse,
 )
 from domain.money import Money
-from domain.ports import Clock, LedgerPolicy
+from domain.ports import Clock, ConversationRecord, LedgerPolicy
 from domain.quantity import Quantity
 
 Row = dict[str, Any]
@@ -152,9 +152,19 @@ class FakeState:
     sequences: dict[str, int] = dataclasses.field(default_factory=dict)
     # (product_id, warehouse_id) -> (on_hand_milli, reserved_milli)
     stock: dict[tuple[int, int], tuple[int, int]] = dataclasses.field(default_factory=dict)
+    conversations: dict[tuple[int, int], ConversationRecord] = dataclasses.field(
+        default_factory=dict
+    )
+    processed_updates: set[int] = dataclasses.field(default_factory=set)
+    chat_topics: dict[tuple[int, str], str] = dataclasses.field(default_factory=dict)
+    sent_messages: list[tuple[str, int, int]] = dataclasses.field(default_factory=list)
 
     def copy(self) -> FakeState:
         return FakeState(
+            conversations={key: dataclasses.replace(r) for key, r in self.conversations.items()},
+            processed_updates=set(self.processed_updates),
+            chat_topics=dict(self.chat_topics),
+            sent_messages=list(self.sent_messages),
             tables={
                 name: {row_id: dict(row) for row_id, row in rows.items()}
                 for name, rows in self.tables.items()
@@ -262,6 +272,7 @@ class FakeUserRepository(_Repository):
                 "language": language,
                 "created_at": created_at,
                 "active": True,
+                "blocked_bot": False,
             }
         )
 
@@ -275,6 +286,7 @@ class FakeUserRepository(_Repository):
             customer_id=row["customer_id"],
             language=row["language"],
             active=row["active"],
+            blocked_bot=row["blocked_bot"],
         )
 
     def get(self, user_id: int) -> User | None:
@@ -299,6 +311,11 @@ class FakeUserRepository(_Repository):
 
     def set_language(self, user_id: int, language: str | None) -> None:
         self._update(user_id, {"language": language})
+
+    def set_blocked(self, telegram_user_id: int, blocked: bool) -> None:
+        for row_id, row in self._rows().items():
+            if row["telegram_user_id"] == telegram_user_id:
+                self._update(row_id, {"blocked_bot": blocked})
 
     def update_role(self, user_id: int, role: Role, customer_id: int | None) -> None:
         self._update(user_id, {"role": Role(role), "customer_id": customer_id})
@@ -480,6 +497,17 @@ class FakeProductRepository(_Repository):
                 "updated_at": updated_at,
             }
         )
+
+    def lock(self, product_id: int) -> None:
+        """Nothing to lock: the fake has one writer (commits check for interleaving)."""
+
+    def changed_since(self, since: datetime | None) -> tuple[list[Product], datetime | None]:
+        rows = sorted(
+            (row for row in self._rows().values() if since is None or row["updated_at"] >= since),
+            key=lambda row: (row["updated_at"], row["id"]),
+        )
+        newest = rows[-1]["updated_at"] if rows else since
+        return [self._product(row) for row in rows], newest
 
     def _product(self, row: Row) -> Product:
         return Product(
@@ -1068,10 +1096,11 @@ class FakePaymentRepository(_Repository):
         ]
 
     def with_credit(self, customer_id: int) -> list[Payment]:
-        """Oldest first: in the order the payments were recorded."""
+        """Oldest first: by the day received, then in the order recorded (as in SQL)."""
+        rows = sorted(self._rows().values(), key=lambda row: (row["received_on"], row["id"]))
         return [
             self._payment(row)
-            for _, row in sorted(self._rows().items())
+            for row in rows
             if row["customer_id"] == customer_id and row["unallocated_minor"] > 0
         ]
 
@@ -1139,6 +1168,63 @@ class FakeAuditRepository(_Repository):
 # --- unit of work ---------------------------------------------------------------------------
 
 
+class FakeConversationRepository(_Repository):
+    def get(self, chat_id: int, user_id: int) -> ConversationRecord | None:
+        found = self._state.conversations.get((chat_id, user_id))
+        return None if found is None else dataclasses.replace(found)
+
+    def save(self, record: ConversationRecord) -> None:
+        self._state.conversations[(record.chat_id, record.user_id)] = dataclasses.replace(record)
+
+
+class FakeProcessedUpdateRepository(_Repository):
+    def try_record(self, update_id: int, at: datetime) -> bool:
+        if update_id in self._state.processed_updates:
+            return False
+        self._state.processed_updates.add(update_id)
+        return True
+
+
+class FakeChatTopicRepository(_Repository):
+    def chats(self, topic: str) -> list[int]:
+        return sorted(chat for chat, name in self._state.chat_topics if name == topic)
+
+    def titles(self, topic: str) -> dict[int, str]:
+        return {
+            chat: title for (chat, name), title in self._state.chat_topics.items() if name == topic
+        }
+
+    def set(self, chat_id: int, topic: str, on: bool, *, title: str = "") -> None:
+        if on:
+            self._state.chat_topics[(chat_id, topic)] = title
+        else:
+            self._state.chat_topics.pop((chat_id, topic), None)
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        topics = self._state.chat_topics
+        for chat, name in list(topics):
+            if chat == old_chat_id:
+                topics[(new_chat_id, name)] = topics.pop((chat, name))
+        self._state.sent_messages[:] = [
+            (key, new_chat_id if chat == old_chat_id else chat, message)
+            for key, chat, message in self._state.sent_messages
+        ]
+        for (chat, user), record in list(self._state.conversations.items()):
+            if chat == old_chat_id:
+                del self._state.conversations[(chat, user)]
+                record.chat_id = new_chat_id
+                self._state.conversations[(new_chat_id, user)] = record
+
+
+class FakeSentMessageRepository(_Repository):
+    def add(self, key: str, chat_id: int, message_id: int, at: datetime) -> None:
+        if (key, chat_id, message_id) not in self._state.sent_messages:
+            self._state.sent_messages.append((key, chat_id, message_id))
+
+    def for_key(self, key: str) -> list[tuple[int, int]]:
+        return [(chat, message) for name, chat, message in self._state.sent_messages if name == key]
+
+
 class FakeUnitOfWork:
     """One transaction over a FakeDatabase: a private copy of the state until ``commit()``."""
 
@@ -1161,6 +1247,10 @@ class FakeUnitOfWork:
         self.invoices = FakeInvoiceRepository(self)
         self.payments = FakePaymentRepository(self)
         self.audit = FakeAuditRepository(self)
+        self.conversations = FakeConversationRepository(self)
+        self.updates = FakeProcessedUpdateRepository(self)
+        self.chat_topics = FakeChatTopicRepository(self)
+        self.sent_messages = FakeSentMessageRepository(self)
 
     def _begin(self) -> None:
         self._base = self._db.state  # never mutated: commits replace db.state

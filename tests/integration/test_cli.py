@@ -13,7 +13,7 @@ from bot.cli import app
 from bot.settings import get_settings
 from domain.services.users import token_hash
 from storage.database import build_engine
-from storage.migrate import current_revision
+from storage.migrate import current_revision, head_revision
 
 TOKEN = re.compile(r"/start ([A-Za-z0-9_-]{20,64})$", re.M)
 
@@ -32,7 +32,7 @@ def test_run_without_token_prepares_the_database(cli: CliRunner, tmp_path: Path)
     result = cli.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
     assert "No TELEGRAM_BOT_TOKEN" in result.output
-    assert current_revision(build_engine(f"sqlite:///{tmp_path / 'cli.db'}")) == "0001"
+    assert current_revision(build_engine(f"sqlite:///{tmp_path / 'cli.db'}")) == head_revision()
 
 
 def test_db_upgrade_twice(cli: CliRunner) -> None:

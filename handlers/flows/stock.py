@@ -1,0 +1,212 @@
+"""/stock [text]: a product's stock per warehouse; alone, what is at or under its reorder point."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from domain.model import Product, StockBalance, Warehouse
+from domain.ports import UnitOfWork
+from domain.quantity import Quantity
+from handlers.callbacks import BadCallback, Callback
+from handlers.context import Context
+from handlers.flow import STAFF, CardAction, Flow
+from handlers.i18n import N_
+from handlers.replies import Button, InlineKeyboard
+from handlers.text import split_message
+
+FLOW_NAME = "stock"
+PREFIX = "stock"
+STEP_PICK = "stock:pick"
+MAX_QUERY_CHARS = 100
+MAX_LABEL_CHARS = 48
+
+
+def warehouses_in_order(uow: UnitOfWork) -> list[Warehouse]:
+    """The default warehouse first, then the others by code."""
+    return sorted(uow.warehouses.list(), key=lambda w: (not w.is_default, w.code))
+
+
+def product_label(product: Product) -> str:
+    """A button label for a product: its name (shortened) and SKU, as plain text."""
+    name = product.name
+    if len(name) > MAX_LABEL_CHARS:
+        name = name[: MAX_LABEL_CHARS - 1] + "…"
+    return f"{name} · {product.sku}"
+
+
+def suggested_reorder(product: Product, available: Quantity) -> Quantity:
+    """The usual reorder quantity, or more if that would still leave it under the point."""
+    return Quantity(max(product.reorder_qty.milli, product.reorder_point.milli - available.milli))
+
+
+def stock_text(ctx: Context, product: Product) -> str:
+    """On hand, reserved and available per warehouse, and the reorder point."""
+    balances = {b.warehouse_id: b for b in ctx.uow.stock.for_product(product.id)}
+    lines = [
+        ctx.t(
+            "📦 <b>{name}</b> · {sku} · {unit}",
+            name=product.name,
+            sku=product.sku,
+            unit=product.unit,
+        )
+    ]
+    warehouses = warehouses_in_order(ctx.uow)
+    total_on_hand = Quantity(0)
+    total_available = Quantity(0)
+    for warehouse in warehouses:
+        balance = balances.get(warehouse.id) or StockBalance(
+            product.id, warehouse.id, Quantity(0), Quantity(0)
+        )
+        total_on_hand += balance.on_hand
+        total_available += balance.available
+        lines.append(
+            ctx.t(
+                "{warehouse}: on hand {on_hand} · reserved {reserved} · available {available}",
+                warehouse=warehouse.code,
+                on_hand=balance.on_hand,
+                reserved=balance.reserved,
+                available=balance.available,
+            )
+        )
+    if len(warehouses) > 1:
+        lines.append(
+            ctx.t(
+                "All warehouses: on hand {on_hand} · available {available}",
+                on_hand=total_on_hand,
+                available=total_available,
+            )
+        )
+    if product.reorder_point.milli > 0:
+        lines.append(
+            ctx.t(
+                "Reorder point: {point} {unit}",
+                point=product.reorder_point,
+                unit=product.unit,
+            )
+        )
+        if total_available <= product.reorder_point:
+            lines.append(
+                ctx.t(
+                    "⚠️ At or under the reorder point: order {quantity} {unit}.",
+                    quantity=suggested_reorder(product, total_available),
+                    unit=product.unit,
+                )
+            )
+    else:
+        lines.append(ctx.t("No reorder point set."))
+    return "\n".join(lines)
+
+
+def low_stock(uow: UnitOfWork) -> list[tuple[Product, Quantity]]:
+    """Active products whose available stock (all warehouses) is at or under the reorder point;
+    out of stock first, then by name."""
+    available: dict[int, int] = defaultdict(int)
+    for balance in uow.stock.all():
+        available[balance.product_id] += balance.available.milli
+    low = [
+        (product, Quantity(available[product.id]))
+        for product in uow.products.list()
+        if available[product.id] <= product.reorder_point.milli
+    ]
+    return sorted(low, key=lambda item: (item[1].milli > 0, item[0].name.casefold(), item[0].id))
+
+
+class StockPickAction(CardAction):
+    """``stock:PRODUCT_ID``: a product picked among matches (read-only, so any staff may press)."""
+
+    prefix = PREFIX
+    roles = STAFF
+
+    def press(self, ctx: Context, args: tuple[str, ...]) -> None:
+        if len(args) != 1:
+            raise BadCallback("wrong number of parts")
+        product = ctx.uow.products.get(Callback(PREFIX, args).int_at(0))
+        if product is None or not product.active:
+            raise BadCallback("no such product")
+        if ctx.state.flow == FLOW_NAME:
+            ctx.state.clear()
+        ctx.say(stock_text(ctx, product))
+
+
+class StockFlow(Flow):
+    name = FLOW_NAME
+    command = "stock"
+    roles = STAFF
+    groups_too = True
+    description = N_("Stock of a product, or what is running low")
+
+    def start(self, ctx: Context, args: str) -> None:
+        text = args.strip()
+        if text:
+            self._search(ctx, text)
+        else:
+            self._low(ctx)
+
+    def on_text(self, ctx: Context, text: str) -> None:
+        self._search(ctx, text.strip())  # a new name instead of a button: search again
+
+    def _search(self, ctx: Context, text: str) -> None:
+        if not text:
+            ctx.state.clear()
+            ctx.say(ctx.t("Type part of a product name or its SKU, e.g. /stock bolt."))
+            return
+        if len(text) > MAX_QUERY_CHARS:
+            ctx.state.clear()
+            ctx.say(ctx.t("That is too long. Type part of a product name or its SKU."))
+            return
+        result = ctx.products.search(ctx.uow, text)
+        products = ctx.uow.products.get_many([c.key for c in result.candidates])
+        candidates = [products[c.key] for c in result.candidates if c.key in products]
+        if not candidates:
+            ctx.state.clear()
+            ctx.say(
+                ctx.t("No product matches “{text}”. Try part of the name or the SKU.", text=text)
+            )
+            return
+        if result.sure or len(candidates) == 1:
+            ctx.state.clear()
+            ctx.say(stock_text(ctx, candidates[0]))
+            return
+        if ctx.incoming.is_private:
+            # Typing another name next searches again; in a group, chat goes on undisturbed.
+            ctx.state.begin(FLOW_NAME, STEP_PICK)
+        else:
+            ctx.state.clear()
+        buttons: list[list[Button]] = [
+            [ctx.card_button(product_label(p), PREFIX, p.id)] for p in candidates
+        ]
+        ctx.say(ctx.t("Which product do you mean?"), InlineKeyboard.of(*buttons))
+
+    def _low(self, ctx: Context) -> None:
+        low = low_stock(ctx.uow)
+        if not low:
+            ctx.say(ctx.t("No product is at or under its reorder point. 👍"))
+            return
+        lines = [
+            ctx.t.n(
+                "⚠️ {count} product at or under its reorder point:",
+                "⚠️ {count} products at or under their reorder point:",
+                len(low),
+            )
+        ]
+        for product, available in low:
+            line = ctx.t(
+                "• <b>{name}</b> ({sku}): available {available} {unit} · reorder point {point}",
+                name=product.name,
+                sku=product.sku,
+                available=available,
+                unit=product.unit,
+                point=product.reorder_point,
+            )
+            suggested = suggested_reorder(product, available)
+            if suggested.milli > 0:
+                line += " → " + ctx.t(
+                    "order {quantity} {unit}", quantity=suggested, unit=product.unit
+                )
+            lines.append(line)
+        for chunk in split_message("\n".join(lines)):
+            ctx.say(chunk)
+
+
+FLOW = StockFlow()
+ACTIONS = (StockPickAction(),)

@@ -1,0 +1,110 @@
+"""Translations (gettext catalogs managed with Babel) and locale-aware formatting.
+
+Messages are written in English in the code as ``t("Order {number} placed", number=…)``;
+the catalog in handlers/locales/<lang>/LC_MESSAGES/chaterp.po gives the translation, and
+every value put into a message is HTML-escaped unless it is wrapped in ``Html``.
+"""
+
+from __future__ import annotations
+
+import gettext
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from domain.money import Money
+from domain.quantity import Quantity
+from handlers.text import escape
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+DOMAIN = "chaterp"
+LANGUAGES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文"}
+BABEL_LOCALE = {"en": "en", "zh_Hans": "zh_Hans_CN"}
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation where it is defined (translated later, when shown)."""
+    return message
+
+
+class Html(str):
+    """Text that is already safe HTML (built by us), so it is not escaped again."""
+
+    __slots__ = ()
+
+
+def pick_language(chosen: str | None, telegram_code: str | None, default: str) -> str:
+    """The user's choice, else their Telegram app language, else the default."""
+    if chosen in LANGUAGES:
+        return chosen
+    code = (telegram_code or "").replace("_", "-").casefold()
+    if code.startswith("zh"):
+        return "zh_Hans"
+    if code.startswith("en"):
+        return "en"
+    return default if default in LANGUAGES else "en"
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    if language == "en":
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=LOCALES_DIR, languages=[language], fallback=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """Translated, escaped, locale-formatted text for one language."""
+
+    language: str
+    timezone: str = "Asia/Shanghai"
+
+    def __call__(self, message: str, /, **values: object) -> str:
+        return self._fill(_catalog(self.language).gettext(message), values)
+
+    def n(self, singular: str, plural: str, count: int, /, **values: object) -> str:
+        """Plural form for ``count`` (``{count}`` is available in the text)."""
+        text = _catalog(self.language).ngettext(singular, plural, count)
+        return self._fill(text, {"count": count, **values})
+
+    def _fill(self, text: str, values: dict[str, object]) -> str:
+        if not values:
+            return text
+        safe = {
+            key: value if isinstance(value, Html) else escape(self._plain(value))
+            for key, value in values.items()
+        }
+        return text.format(**safe)
+
+    def _plain(self, value: object) -> object:
+        if isinstance(value, Money):
+            return self.money(value)
+        if isinstance(value, Quantity):
+            return self.quantity(value)
+        if isinstance(value, datetime):
+            return self.when(value)
+        if isinstance(value, date):
+            return self.day(value)
+        return value
+
+    @property
+    def locale(self) -> str:
+        return BABEL_LOCALE.get(self.language, "en")
+
+    def money(self, amount: Money) -> str:
+        return format_currency(amount.to_decimal(), amount.currency, locale=self.locale)
+
+    def quantity(self, quantity: Quantity) -> str:
+        return format_decimal(quantity.to_decimal(), format="#,##0.###", locale=self.locale)
+
+    def day(self, value: date) -> str:
+        return format_date(value, format="medium", locale=self.locale)
+
+    def when(self, value: datetime) -> str:
+        local = value.astimezone(ZoneInfo(self.timezone))
+        return format_datetime(local, format="short", locale=self.locale)
