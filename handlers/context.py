@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 from domain.model import Actor, Role, User
 from domain.ports import ConversationRecord, UnitOfWork
 from handlers.callbacks import CONVERSATION_PREFIX, pack
-from handlers.i18n import Translator
+from handlers.i18n import Translator, pick_language
 from handlers.incoming import Incoming
 from handlers.pickers import ProductIndex
 from handlers.replies import Button, EditText, InlineKeyboard, Keyboard, Reply, SendText, Toast
@@ -114,6 +115,14 @@ class Context:
 
     def edit(self, message_id: int, text: str, keyboard: InlineKeyboard | None = None) -> None:
         self.replies.append(EditText(message_id, text, keyboard))
+
+    def in_language(self, language: str | None) -> Context:
+        """This step's context speaking ``language`` (for a message to someone else); replies
+        still go to the same list."""
+        chosen = pick_language(language, None, self.settings.default_language)
+        if chosen == self.t.language:
+            return self
+        return dataclasses.replace(self, t=Translator(chosen, self.settings.timezone))
 
     def toast(self, text: str, *, alert: bool = False) -> None:
         self.replies.append(Toast(text, alert))

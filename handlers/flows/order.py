@@ -18,7 +18,6 @@ Card buttons: ``appr:<order id>:y|n`` (owners approve or reject an order held fo
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from collections import Counter
 from datetime import timedelta
@@ -58,7 +57,7 @@ from handlers.flows._order_lines import (
     read_line,
     split_lines,
 )
-from handlers.i18n import N_, Html, Translator, pick_language
+from handlers.i18n import N_, Html
 from handlers.pickers import search_customers, visible_customers
 from handlers.replies import Button, EditText, InlineKeyboard
 
@@ -97,10 +96,7 @@ def _plain(value: object) -> Html:
 
 def in_language(ctx: Context, language: str | None) -> Context:
     """The same step context, speaking ``language`` (a message for someone else)."""
-    chosen = pick_language(language, None, ctx.settings.default_language)
-    if chosen == ctx.t.language:
-        return ctx
-    return dataclasses.replace(ctx, t=Translator(chosen, ctx.settings.timezone))
+    return ctx.in_language(language)
 
 
 def _qty(ctx: Context, quantity: Quantity, product: Product) -> str:
@@ -948,33 +944,11 @@ def ask_owners(ctx: Context, order: SalesOrder) -> None:
         )
 
 
-def _fallback_shipping_card(ctx: Context, order: SalesOrder) -> tuple[str, InlineKeyboard | None]:
-    text = [ctx.t("📦 New order to ship"), *order_card_lines(ctx, order)]
-    return "\n".join(text), None
-
-
 def announce_order(ctx: Context, order: SalesOrder) -> None:
     """Post a confirmed order's shipping card to the shipping chats (else to warehouse staff)."""
-    targets: list[tuple[int, str | None]] = [
-        (chat_id, None) for chat_id in ctx.uow.chat_topics.chats(SHIPPING_TOPIC)
-    ]
-    if not targets:
-        targets = [
-            (user.telegram_user_id, user.language)
-            for user in ctx.uow.users.list()
-            if user.role is Role.WAREHOUSE and user.active and user.telegram_user_id is not None
-        ]
-    try:
-        from handlers.flows import shipping
-    except ImportError:
-        shipping = None  # type: ignore[assignment]
-    build = getattr(shipping, "shipping_card", None)
-    for chat_id, language in targets:
-        local = in_language(ctx, language)
-        text, keyboard = (
-            build(local, order) if build is not None else _fallback_shipping_card(local, order)
-        )
-        ctx.say(text, keyboard, chat_id=chat_id, track=f"ship:{order.id}")
+    from handlers.flows.shipping import post_shipping_card  # shipping imports nothing from here
+
+    post_shipping_card(ctx, order)
 
 
 class ApprovalAction(CardAction):

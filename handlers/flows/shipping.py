@@ -304,9 +304,12 @@ def shipping_chats(uow: UnitOfWork) -> list[int]:
 
 
 def post_shipping_card(ctx: Context, order: SalesOrder) -> None:
-    """Send the card to every shipping chat, tracked so all copies can be edited later."""
-    text, keyboard = shipping_card(ctx, order)
+    """Send the card to every shipping chat, tracked so all copies can be edited later; a
+    private chat gets it in that person's language, a group in the default language."""
+    languages = {u.telegram_user_id: u.language for u in ctx.uow.users.list() if u.telegram_user_id}
     for chat_id in shipping_chats(ctx.uow):
+        local = ctx.in_language(languages.get(chat_id)) if chat_id > 0 else ctx.in_language(None)
+        text, keyboard = shipping_card(local, order)
         ctx.say(text, keyboard, chat_id=chat_id, track=card_key(order.id))
 
 

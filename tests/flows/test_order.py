@@ -211,20 +211,6 @@ def test_the_shipping_card_comes_from_the_shipping_flow(
     assert chat.last(business.warehouse.telegram_id).buttons()  # Ship all / Partial / Problem
 
 
-def test_plain_shipping_card_without_the_shipping_flow(
-    chat: ChatDriver, business: Business, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import handlers.flows.shipping as shipping
-
-    monkeypatch.delattr(shipping, "shipping_card")
-    ready_to_confirm(chat, business)
-    chat.press(business.sales, "Confirm")
-    card = chat.last(business.warehouse.telegram_id)
-    assert card.text.startswith("📦 New order to ship\n<b>SO-000001</b> · ACME Trading")
-    assert "• 10 pcs Blue widget" in card.text
-    assert card.buttons() == []
-
-
 def test_order_command_with_the_customer_name(chat: ChatDriver, business: Business) -> None:
     chat.send(business.sales, "/order ACME")
     assert "Order for <b>ACME Trading</b>" in chat.last(12).text
