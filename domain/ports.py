@@ -124,6 +124,10 @@ class CustomerRepository(Protocol):
         """Serialise money and credit decisions for one customer (row lock on PostgreSQL)."""
         ...
 
+    def get_locked(self, customer_id: int) -> Customer | None:
+        """``lock`` and ``get`` in one statement: the customer as of holding the lock."""
+        ...
+
     def add_to_balance(self, customer_id: int, delta_minor: int) -> None: ...
 
 
@@ -248,6 +252,10 @@ class OrderRepository(Protocol):
         decided_by: int | None = None,
         decided_at: datetime | None = None,
     ) -> bool: ...
+    def try_close(self, order_id: int) -> bool:
+        """shipped -> closed, only when none of the order's invoices is still open."""
+        ...
+
     def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
         """Change a line's reserved/shipped if 0 <= reserved, 0 <= shipped <= quantity."""
         ...
@@ -431,6 +439,10 @@ class UnitOfWork(Protocol):
     clock: Clock
     policy: LedgerPolicy
     events: list[object]
+    use_case_depth: int  # how many use cases are running (nested ones share one savepoint)
+    # Each use case in its own savepoint, so the caller can catch a refusal and go on (the
+    # chat engine). Off, a refusal aborts the whole unit of work anyway.
+    isolate_use_cases: bool
 
     def savepoint(self) -> AbstractContextManager[None]:
         """Nested transaction: a raised exception undoes only what happened inside."""

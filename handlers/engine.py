@@ -55,7 +55,11 @@ class ConversationEngine:
     def handle(self, incoming: Incoming) -> list[Reply]:
         """Process one update; returns what to send. Never raises for bad input."""
         try:
-            return run_in_transaction(self._uow_factory, lambda uow: self._handle(uow, incoming))
+            return run_in_transaction(
+                self._uow_factory,
+                lambda uow: self._handle(uow, incoming),
+                isolate_use_cases=True,  # a refused step still saves the conversation
+            )
         except Exception:
             logger.exception("update %s failed; nothing was saved", incoming.update_id)
             return self._apologise(incoming)
@@ -67,6 +71,18 @@ class ConversationEngine:
             uow.sent_messages.add(key, chat_id, message_id, uow.clock.now())
 
         run_in_transaction(self._uow_factory, work)
+
+    def mark_blocked(self, telegram_user_id: int, blocked: bool) -> None:
+        """Telegram said the user blocked the bot (403, or they left it) or came back."""
+        run_in_transaction(
+            self._uow_factory, lambda uow: uow.users.set_blocked(telegram_user_id, blocked)
+        )
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: follow its new id (topics, cards, conversations)."""
+        run_in_transaction(
+            self._uow_factory, lambda uow: uow.chat_topics.move_chat(old_chat_id, new_chat_id)
+        )
 
     def menu_for(self, user: User, chat_id: int, language: str) -> CommandMenu:
         """The command menu of ``user``'s role, in their language."""

@@ -37,7 +37,9 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine with our SQLite pragmas (WAL, foreign keys, busy timeout, BEGIN IMMEDIATE)."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pre-ping (a round trip per transaction): a connection found dead is invalidated
+        # and the whole unit of work retried (see is_retryable); old ones are recycled.
+        return create_engine(url, echo=echo, pool_recycle=1800, pool_size=10, max_overflow=20)
     engine = create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -64,6 +66,8 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def is_retryable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True  # the server closed the connection (restart, idle timeout): try again
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if sqlstate in RETRYABLE_SQLSTATES:
         return True
@@ -86,6 +90,8 @@ class SqlUnitOfWork:
         self.clock = clock
         self.policy = policy
         self.events: list[object] = []
+        self.use_case_depth = 0
+        self.isolate_use_cases = True
         self.committed = False
         self.conn: Connection | None = None
         self.dialect = engine.dialect.name

@@ -155,12 +155,19 @@ class _Repo:
         return int(self._exec(statement, values).scalar_one())
 
     def _lock_row(self, table: Any, row_id: int) -> None:
-        """FOR UPDATE on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+        """A row lock on PostgreSQL; SQLite already holds the write lock (BEGIN IMMEDIATE).
+
+        FOR NO KEY UPDATE, not FOR UPDATE: it serialises our lockers just the same, but does
+        not block the FOR KEY SHARE that other transactions' foreign-key checks take when they
+        insert rows pointing here (a stock move of this product), which would deadlock.
+        """
         if self._uow.dialect == "postgresql":
             statement = _LOCK_ROW.get(table)
             if statement is None:
                 statement = _LOCK_ROW[table] = (
-                    select(table.c.id).where(table.c.id == _b("b_id")).with_for_update()
+                    select(table.c.id)
+                    .where(table.c.id == _b("b_id"))
+                    .with_for_update(key_share=True)
                 )
             self._exec(statement, {"b_id": row_id})
 
@@ -305,6 +312,7 @@ class SqlInvites(_Repo):
 
 
 _CUSTOMER_BY_ID = select(CUSTOMERS).where(CUSTOMERS.c.id == _b("b_id"))
+_CUSTOMER_BY_ID_LOCKED = _CUSTOMER_BY_ID.with_for_update(key_share=True)
 _CUSTOMER_ADD_TO_BALANCE = (
     update(CUSTOMERS)
     .where(CUSTOMERS.c.id == _b("b_id"))
@@ -393,6 +401,11 @@ class SqlCustomers(_Repo):
 
     def lock(self, customer_id: int) -> None:
         self._lock_row(CUSTOMERS, customer_id)
+
+    def get_locked(self, customer_id: int) -> Customer | None:
+        statement = _CUSTOMER_BY_ID_LOCKED if self._uow.dialect == "postgresql" else _CUSTOMER_BY_ID
+        row = self._exec(statement, {"b_id": customer_id}).first()
+        return self._customer(row) if row else None
 
     def add_to_balance(self, customer_id: int, delta_minor: int) -> None:
         self._exec(_CUSTOMER_ADD_TO_BALANCE, {"b_id": customer_id, "b_delta": delta_minor})
@@ -894,6 +907,27 @@ class SqlOrders(_Repo):
             statement = _ORDER_DECIDE
             params.update(b_decided_by=decided_by, b_decided_at=decided_at)
         return bool(self._exec(statement, params).rowcount == 1)
+
+    def try_close(self, order_id: int) -> bool:
+        open_invoice = (
+            select(INVOICES.c.id)
+            .where(
+                INVOICES.c.order_id == _b("b_id"),
+                INVOICES.c.status == str(InvoiceStatus.OPEN),
+            )
+            .exists()
+        )
+        result = self._exec(
+            update(ORDERS)
+            .where(
+                ORDERS.c.id == _b("b_id"),
+                ORDERS.c.status == str(OrderStatus.SHIPPED),
+                ~open_invoice,
+            )
+            .values(status=str(OrderStatus.CLOSED)),
+            {"b_id": order_id},
+        )
+        return result.rowcount == 1
 
     def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
         result = self._exec(

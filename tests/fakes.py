@@ -457,6 +457,9 @@ class FakeCustomerRepository(_Repository):
             fields["tier"] = Tier(str(fields["tier"]))
         self._update(customer_id, fields)
 
+    def get_locked(self, customer_id: int) -> Customer | None:
+        return self.get(customer_id)
+
     def lock(self, customer_id: int) -> None:
         """Row locks are meaningless in one process; transactions are serialised at commit."""
 
@@ -790,6 +793,16 @@ class FakeOrderRepository(_Repository):
         if decided_at is not None:
             fields["decided_at"] = decided_at
         self._update(order_id, fields)
+        return True
+
+    def try_close(self, order_id: int) -> bool:
+        row = self._row(order_id)
+        if row is None or row["status"] != OrderStatus.SHIPPED:
+            return False
+        invoices = self._rows("invoices").values()
+        if any(inv["order_id"] == order_id and inv["status"] == "open" for inv in invoices):
+            return False
+        self._update(order_id, {"status": OrderStatus.CLOSED})
         return True
 
     def try_change_line(self, line_id: int, reserved_delta: int, shipped_delta: int) -> bool:
@@ -1233,6 +1246,8 @@ class FakeUnitOfWork:
         self.clock: Clock = db.clock
         self.policy: LedgerPolicy = db.policy
         self.events: list[object] = []
+        self.use_case_depth = 0
+        self.isolate_use_cases = True
         self.committed = False
         self._begin()
         self.users = FakeUserRepository(self)

@@ -23,7 +23,6 @@ from domain.model import (
     Actor,
     Customer,
     HoldReason,
-    InvoiceStatus,
     MoveKind,
     OrderStatus,
     Product,
@@ -164,8 +163,9 @@ def place_order(
         raise InvalidState("customer", customer.name, "inactive", "place_order")
     warehouse = get_warehouse(uow, warehouse_id)
     products, priced = _check_lines(uow, lines)
-    uow.customers.lock(customer.id)
-    customer = get_customer(uow, customer.id)  # fresh balance under the lock
+    locked = uow.customers.get_locked(customer.id)  # fresh balance, held until commit
+    assert locked is not None
+    customer = locked
 
     available = {
         pid: balance.available.milli
@@ -360,9 +360,4 @@ def cancel_order(uow: UnitOfWork, *, actor: Actor, order_id: int, reason: str = 
 
 def close_if_settled(uow: UnitOfWork, order_id: int) -> None:
     """A fully shipped order whose invoices are all paid becomes closed."""
-    order = uow.orders.get(order_id)
-    if order is None or order.status is not OrderStatus.SHIPPED:
-        return
-    invoices = uow.invoices.for_order(order_id)
-    if all(invoice.status is InvoiceStatus.PAID for invoice in invoices):
-        uow.orders.try_transition(order_id, [OrderStatus.SHIPPED], OrderStatus.CLOSED)
+    uow.orders.try_close(order_id)

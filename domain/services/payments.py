@@ -15,7 +15,6 @@ from domain.services.common import (
     audit,
     clean_text,
     document_number,
-    get_customer,
     require_role,
     use_case,
 )
@@ -92,8 +91,9 @@ def record_payment(
     method = PaymentMethod(method)
     if method is PaymentMethod.CREDIT_NOTE:
         raise InvalidInput("method", "credit_note_only_from_returns", str(method))
-    customer = get_customer(uow, customer_id)
-    uow.customers.lock(customer.id)
+    customer = uow.customers.get_locked(customer_id)
+    if customer is None:
+        raise NotFound("customer", customer_id)
     open_invoices = uow.invoices.open([customer.id])
     if invoice_id is not None:
         chosen = [inv for inv in open_invoices if inv.id == invoice_id]
@@ -112,6 +112,7 @@ def record_payment(
         first_invoice_ids=[invoice_id] if invoice_id is not None else [],
         received_on=received_on,
         note=note,
+        open_invoices=open_invoices,
     )
 
 
@@ -126,6 +127,7 @@ def credit_customer(
     first_invoice_ids: Sequence[int] = (),
     received_on: date | None = None,
     note: str = "",
+    open_invoices: Sequence[Invoice] | None = None,
 ) -> PaymentResult:
     """Money in (a payment, or a credit note for returned goods): allocate and lower the balance.
 
@@ -133,24 +135,28 @@ def credit_customer(
     stays on the document as customer credit for later invoices. The caller holds the
     customer lock and has checked the amount.
     """
-    open_invoices = uow.invoices.open([customer_id])
+    if open_invoices is None:
+        open_invoices = uow.invoices.open([customer_id])
     preferred = [inv for inv_id in first_invoice_ids for inv in open_invoices if inv.id == inv_id]
     ordered = preferred + [inv for inv in open_invoices if inv not in preferred]
     now = uow.clock.now()
     is_credit_note = method is PaymentMethod.CREDIT_NOTE
     number = document_number(uow, "CN" if is_credit_note else "PAY")
+    received = received_on or now.date()
+    text = clean_text(note, "note")
     payment_id = uow.payments.add(
         number=number,
         customer_id=customer_id,
         amount_minor=amount.minor,
         currency=amount.currency,
         method=method,
-        received_on=received_on or now.date(),
+        received_on=received,
         recorded_by=actor.user_id,
         recorded_at=now,
         idempotency_key=key,
-        note=clean_text(note, "note"),
+        note=text,
     )
+    allocations: list[Allocation] = []
     left = amount.minor
     touched_orders: set[int] = set()
     for invoice in ordered:
@@ -160,12 +166,12 @@ def credit_customer(
         if take <= 0:
             continue
         _allocate(uow, payment_id, invoice, take)
+        allocations.append(Allocation(payment_id, invoice.id, Money(take, amount.currency), now))
         left -= take
         if invoice.order_id is not None and take == invoice.outstanding.minor:
             touched_orders.add(invoice.order_id)
     uow.customers.add_to_balance(customer_id, -amount.minor)
     _settle_orders(uow, touched_orders)
-    allocations = tuple(uow.payments.allocations(payment_id=payment_id))
     audit(
         uow,
         actor,
@@ -181,9 +187,20 @@ def credit_customer(
         },
     )
     uow.events.append(PaymentRecorded(payment_id, customer_id))
-    payment = uow.payments.get(payment_id)
-    assert payment is not None
-    return PaymentResult(payment, allocations, created=True)
+    payment = Payment(
+        id=payment_id,
+        number=number,
+        customer_id=customer_id,
+        amount=amount,
+        unallocated=Money(left, amount.currency),
+        method=method,
+        received_on=received,
+        recorded_by=actor.user_id,
+        recorded_at=now,
+        idempotency_key=key,
+        note=text,
+    )
+    return PaymentResult(payment, tuple(allocations), created=True)
 
 
 def paid_invoices(uow: UnitOfWork, allocations: tuple[Allocation, ...]) -> list[Invoice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,9 +18,12 @@ from domain.errors import (
 from domain.events import ShipmentConfirmed, StockChanged
 from domain.model import (
     Actor,
+    Customer,
     Invoice,
+    InvoiceStatus,
     MoveKind,
     OrderStatus,
+    Product,
     Role,
     SalesOrder,
     Shipment,
@@ -32,7 +36,6 @@ from domain.quantity import Quantity
 from domain.services.common import (
     audit,
     document_number,
-    get_customer,
     get_warehouse,
     require_role,
     use_case,
@@ -85,6 +88,26 @@ def create_shipment(
     idempotency_key: str | None = None,
 ) -> Shipment:
     """A draft shipment for chosen quantities per order line (None: everything remaining)."""
+    return _plan(uow, actor, order_id, quantities, warehouse_id, idempotency_key).shipment
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A draft shipment with the (locked) order and products it was planned from."""
+
+    shipment: Shipment
+    order: SalesOrder | None  # None when an idempotency key replayed an earlier shipment
+    products: Mapping[int, Product]
+
+
+def _plan(
+    uow: UnitOfWork,
+    actor: Actor,
+    order_id: int,
+    quantities: Mapping[int, Quantity] | None,
+    warehouse_id: int | None,
+    idempotency_key: str | None,
+) -> _Plan:
     require_role(actor, SHIPPERS, "ship")
     key = check_key(idempotency_key) if idempotency_key is not None else None
     if key is not None:
@@ -92,7 +115,7 @@ def create_shipment(
         if existing is not None:
             if existing.order_id != order_id:
                 raise IdempotencyKeyReused(key)
-            return existing
+            return _Plan(existing, None, {})
     order = _shippable_order(uow, order_id)
     warehouse = get_warehouse(uow, warehouse_id if warehouse_id is not None else order.warehouse_id)
     known = {line.id for line in order.lines}
@@ -123,17 +146,28 @@ def create_shipment(
         )
     if not planned:
         raise NothingToShip(order.number)
+    number = document_number(uow, "SH")
+    now = uow.clock.now()
     shipment_id = uow.shipments.add(
-        number=document_number(uow, "SH"),
+        number=number,
         order_id=order.id,
         warehouse_id=warehouse.id,
         created_by=actor.user_id,
-        created_at=uow.clock.now(),
+        created_at=now,
         idempotency_key=key,
         lines=planned,
     )
-    shipment = uow.shipments.get(shipment_id)
-    assert shipment is not None
+    shipment = Shipment(
+        id=shipment_id,
+        number=number,
+        order_id=order.id,
+        warehouse_id=warehouse.id,
+        status=ShipmentStatus.DRAFT,
+        created_by=actor.user_id,
+        created_at=now,
+        lines=tuple(planned),
+        idempotency_key=key,
+    )
     audit(
         uow,
         actor,
@@ -145,7 +179,7 @@ def create_shipment(
             "lines": {str(sl.order_line_id): str(sl.quantity) for sl in planned},
         },
     )
-    return shipment
+    return _Plan(shipment, order, products)
 
 
 @use_case
@@ -155,6 +189,18 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
     shipment = uow.shipments.get(shipment_id)
     if shipment is None:
         raise NotFound("shipment", shipment_id)
+    return _confirm(uow, actor, shipment)
+
+
+def _confirm(
+    uow: UnitOfWork,
+    actor: Actor,
+    shipment: Shipment,
+    order: SalesOrder | None = None,
+    products: Mapping[int, Product] | None = None,
+) -> ShipmentResult:
+    """Confirm a draft shipment; ``ship_order`` passes the order and products it has just
+    read under the order's lock, so they are not read again."""
     now = uow.clock.now()
     if not uow.shipments.try_confirm(shipment.id, actor.user_id, now):
         current = uow.shipments.get(shipment.id)
@@ -164,12 +210,15 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
                 current.number, user_name(uow, current.confirmed_by), current.confirmed_at
             )
         raise InvalidState("shipment", current.number, str(current.status), "confirm")
-    order = _shippable_order(uow, shipment.order_id)
-    # Invoicing locks the customer; take that lock now, before any stock row. Placing an order
+    if order is None or products is None:
+        order = _shippable_order(uow, shipment.order_id)
+        products = uow.products.get_many([line.product_id for line in order.lines])
+    # Invoicing needs the customer's lock; take it now, before any stock row. Placing an order
     # locks customer -> stock, so stock -> customer here would deadlock with it.
-    uow.customers.lock(order.customer_id)
+    customer = uow.customers.get_locked(order.customer_id)
+    assert customer is not None
     lines = {line.id: line for line in order.lines}
-    products = uow.products.get_many([line.product_id for line in order.lines])
+    new_lines = dict(lines)
     amount = Money.zero(order.total.currency)
     for planned in sorted(shipment.lines, key=lambda sl: (sl.product_id, sl.order_line_id)):
         line = lines[planned.order_line_id]
@@ -232,18 +281,26 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
         uow.events.append(StockChanged(product.id, shipment.warehouse_id))
         uow.shipments.set_line_cost(shipment.id, line.id, product.cost.minor)
         shipped_after = line.shipped + planned.quantity
+        new_lines[line.id] = dataclasses.replace(
+            line, shipped=shipped_after, reserved=line.reserved - Quantity(from_reservation)
+        )
         # Invoice the difference of cumulative amounts, so partial invoices add up to the order.
         amount += line_amount(shipped_after, line.unit_price, line.discount_bp)
         amount -= line_amount(line.shipped, line.unit_price, line.discount_bp)
-    refreshed = get_order(uow, order.id)
+    # What the order looks like now, without reading it back (each line change above was a
+    # conditional update that succeeded).
+    refreshed = dataclasses.replace(order, lines=tuple(new_lines[line.id] for line in order.lines))
     fully = all(line.remaining.milli == 0 for line in refreshed.lines)
+    costs = {line.order_line_id: products[line.product_id].cost for line in shipment.lines}
     target = OrderStatus.SHIPPED if fully else OrderStatus.PARTIALLY_SHIPPED
     if target is not refreshed.status and not uow.orders.try_transition(
         order.id, SHIPPABLE, target
     ):
         raise _already_shipped(uow, refreshed)
     invoice = (
-        issue_invoice(uow, actor, refreshed, shipment.id, amount) if amount.minor > 0 else None
+        issue_invoice(uow, actor, refreshed, customer, shipment.id, amount)
+        if amount.minor > 0
+        else None
     )
     audit(
         uow,
@@ -261,12 +318,21 @@ def confirm_shipment(uow: UnitOfWork, *, actor: Actor, shipment_id: int) -> Ship
     uow.events.append(
         ShipmentConfirmed(shipment.id, order.id, invoice.id if invoice else None, fully)
     )
-    close_if_settled(uow, order.id)
-    confirmed = uow.shipments.get(shipment.id)
-    assert confirmed is not None
-    return ShipmentResult(
-        confirmed, get_order(uow, order.id), uow.invoices.get(invoice.id) if invoice else None
+    shipped_order = dataclasses.replace(refreshed, status=target)
+    if fully and (invoice is None or invoice.status is InvoiceStatus.PAID):
+        close_if_settled(uow, order.id)  # paid from credit: nothing more to collect
+        shipped_order = get_order(uow, order.id)
+    confirmed = dataclasses.replace(
+        shipment,
+        status=ShipmentStatus.CONFIRMED,
+        confirmed_by=actor.user_id,
+        confirmed_at=now,
+        lines=tuple(
+            dataclasses.replace(line, unit_cost=costs[line.order_line_id])
+            for line in shipment.lines
+        ),
     )
+    return ShipmentResult(confirmed, shipped_order, invoice)
 
 
 @use_case
@@ -280,28 +346,29 @@ def ship_order(
     idempotency_key: str | None = None,
 ) -> ShipmentResult:
     """Create and confirm a shipment in one step (the "Ship all" / "Partial" buttons)."""
-    shipment = create_shipment(
-        uow,
-        actor=actor,
-        order_id=order_id,
-        quantities=quantities,
-        warehouse_id=warehouse_id,
-        idempotency_key=idempotency_key,
-    )
+    plan = _plan(uow, actor, order_id, quantities, warehouse_id, idempotency_key)
+    shipment = plan.shipment
     if shipment.status is ShipmentStatus.CONFIRMED:  # a replayed idempotency key
         order = get_order(uow, shipment.order_id)
         invoices = [
             inv for inv in uow.invoices.for_order(order.id) if inv.shipment_id == shipment.id
         ]
         return ShipmentResult(shipment, order, invoices[0] if invoices else None)
-    return confirm_shipment(uow, actor=actor, shipment_id=shipment.id)
+    return _confirm(uow, actor, shipment, plan.order, plan.products)
 
 
 def issue_invoice(
-    uow: UnitOfWork, actor: Actor, order: SalesOrder, shipment_id: int, amount: Money
+    uow: UnitOfWork,
+    actor: Actor,
+    order: SalesOrder,
+    customer: Customer,
+    shipment_id: int,
+    amount: Money,
 ) -> Invoice:
-    """Receivable for what shipped, due after the customer's payment terms; credit applies first."""
-    customer = get_customer(uow, order.customer_id)
+    """Receivable for what shipped, due after the customer's payment terms; credit applies first.
+
+    ``customer`` was read under its lock, so its balance is current.
+    """
     today = uow.clock.now().date()
     number = document_number(uow, "INV")
     invoice_id = uow.invoices.add(
@@ -314,9 +381,12 @@ def issue_invoice(
         issued_on=today,
         due_on=today + timedelta(days=customer.payment_terms_days),
     )
-    uow.customers.lock(customer.id)
+    # The caller holds the customer lock. Credit (unallocated payments) exists exactly when
+    # the balance is negative: payments settle open invoices before becoming credit.
     uow.customers.add_to_balance(customer.id, amount.minor)
-    apply_credit(uow, customer.id, invoice_id)
+    has_credit = customer.balance is not None and customer.balance.minor < 0
+    if has_credit:
+        apply_credit(uow, customer.id, invoice_id)
     audit(
         uow,
         actor,
@@ -325,6 +395,18 @@ def issue_invoice(
         number,
         after={"customer_id": customer.id, "amount": amount.minor, "order": order.number},
     )
-    invoice = uow.invoices.get(invoice_id)
-    assert invoice is not None
-    return invoice
+    if has_credit:
+        invoice = uow.invoices.get(invoice_id)
+        assert invoice is not None
+        return invoice
+    return Invoice(
+        id=invoice_id,
+        number=number,
+        customer_id=customer.id,
+        order_id=order.id,
+        shipment_id=shipment_id,
+        amount=amount,
+        outstanding=amount,
+        issued_on=today,
+        due_on=today + timedelta(days=customer.payment_terms_days),
+    )
