@@ -43,6 +43,7 @@ class Incoming:
     contact_phone: str | None = None
     contact_user_id: int | None = None
     document: DocumentRef | None = None
+    chat_title: str = ""  # a group's title (empty in private chats)
 
     @property
     def is_private(self) -> bool:

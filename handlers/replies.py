@@ -38,7 +38,15 @@ class RemoveKeyboard:
     pass
 
 
-Keyboard = InlineKeyboard | ReplyKeyboard | RemoveKeyboard
+@dataclass(frozen=True, slots=True)
+class ForceReply:
+    """Opens the reply box on this message: in a group whose bot has privacy mode on, the
+    typed answer is a reply to the bot, which the bot receives (plain group text it does not)."""
+
+    placeholder: str = ""  # shown in the empty input field (at most 64 characters)
+
+
+Keyboard = InlineKeyboard | ReplyKeyboard | RemoveKeyboard | ForceReply
 
 
 @dataclass(frozen=True, slots=True)

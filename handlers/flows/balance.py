@@ -55,12 +55,13 @@ def invoice_line(t: Translator, invoice: Invoice, today: date) -> str:
     """``• INV-000001 · due Apr 1, 2026 · ¥125.00 · 3 days overdue``."""
     overdue = (today - invoice.due_on).days
     if overdue > 0:
-        return t(
-            "• {number} · due {due} · {amount} · {days} days overdue",
+        return t.n(
+            "• {number} · due {due} · {amount} · {count} day overdue",
+            "• {number} · due {due} · {amount} · {count} days overdue",
+            overdue,
             number=invoice.number,
             due=invoice.due_on,
             amount=invoice.outstanding,
-            days=overdue,
         )
     return t(
         "• {number} · due {due} · {amount}",

@@ -63,12 +63,6 @@ def open_invoices(ctx: Context, customer_id: int) -> list[Invoice]:
     return ctx.uow.invoices.open([customer_id])
 
 
-def customer_credit(ctx: Context, customer_id: int) -> Money:
-    """Unallocated money the customer has paid (credit for later invoices)."""
-    zero = Money.zero(ctx.uow.policy.currency)
-    return sum((p.unallocated for p in ctx.uow.payments.with_credit(customer_id)), zero)
-
-
 def allocation_summary(t: Translator, ctx: Context, result: PaymentResult) -> Html:
     """``INV-000001 paid in full, INV-000002 ¥200.00 left`` (safe HTML)."""
     parts: list[str] = []
@@ -338,18 +332,13 @@ class PaymentFlow(Flow):
         customer = ctx.uow.customers.get(payment.customer_id)
         zero = Money.zero(payment.amount.currency)
         balance = customer.balance if customer and customer.balance is not None else zero
-        return "\n".join(
-            [
-                t(
-                    "{number} recorded: {amount} — {allocation}; credit {credit}",
-                    number=payment.number,
-                    amount=payment.amount,
-                    allocation=allocation_summary(t, ctx, result),
-                    credit=customer_credit(ctx, payment.customer_id),
-                ),
-                t("Balance now: {phrase}", phrase=balance_phrase(t, balance)),
-            ]
+        recorded = t(
+            "{number} recorded: {amount} — {allocation}",
+            number=payment.number,
+            amount=payment.amount,
+            allocation=allocation_summary(t, ctx, result),
         )
+        return "\n".join([recorded, t("Balance now: {phrase}", phrase=balance_phrase(t, balance))])
 
     def _send_receipts(self, ctx: Context, customer: Customer, result: PaymentResult) -> None:
         """A receipt to every linked customer user, in that person's language."""

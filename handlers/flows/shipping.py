@@ -148,10 +148,10 @@ def _waiting_line(
         text = ctx.t(
             "• {product}: {left} of {quantity} left, from {warehouse} · available now {ready}",
             product=_name(product, line.product_id),
-            left=line.remaining,
+            left=ctx.t.quantity(line.remaining),
             quantity=_amount(ctx, line.quantity, product),
             warehouse=warehouse,
-            ready=ready,
+            ready=_amount(ctx, ready, product),
         )
     else:
         text = ctx.t(
@@ -159,7 +159,7 @@ def _waiting_line(
             product=_name(product, line.product_id),
             quantity=_amount(ctx, line.quantity, product),
             warehouse=warehouse,
-            ready=ready,
+            ready=_amount(ctx, ready, product),
         )
     return f"{text} ⚠️" if ready < line.remaining else text
 
@@ -544,7 +544,7 @@ def ask_quantity(ctx: Context, problem: str | None = None) -> None:
             "{product}: {left} left · available now {ready}",
             product=_name(product, line.product_id),
             left=_amount(ctx, line.remaining, product),
-            ready=ready,
+            ready=_amount(ctx, ready, product),
         ),
         ctx.t("How many to ship now? Type a number; 0 skips this line."),
     ]

@@ -145,8 +145,8 @@ def test_payment_shows_invoices_then_allocates_oldest_first(
     assert payments(database, business.acme.id) == []  # nothing before Confirm
     chat.press(sales, "Confirm")
     assert chat.last(12).text == (
-        "PAY-000001 recorded: CN¥200.00 — INV-000001 paid in full, INV-000002 CN¥65.00 left;"
-        " credit CN¥0.00\nBalance now: owes CN¥65.00"
+        "PAY-000001 recorded: CN¥200.00 — INV-000001 paid in full, INV-000002 CN¥65.00 left"
+        "\nBalance now: owes CN¥65.00"
     )
     assert card.buttons() == []  # the card lost its buttons
     [payment] = payments(database, business.acme.id)
@@ -168,7 +168,7 @@ def test_chosen_invoice_is_paid_first(
     chat.press(business.sales, "Cash")
     assert "Pays INV-000002 first, then the oldest." in chat.last(12).text
     chat.press(business.sales, "Confirm")
-    assert "INV-000002 CN¥40.00 left; credit CN¥0.00" in chat.last(12).text
+    assert "INV-000002 CN¥40.00 left\nBalance now" in chat.last(12).text
     assert invoice_now(database, first.id).outstanding.minor == 12500
     assert invoice_now(database, second.id).outstanding.minor == 4000
 
@@ -182,7 +182,7 @@ def test_pay_all_settles_everything(
     chat.press(business.owner, "Other")
     chat.press(business.owner, "Confirm")
     assert chat.last(11).text.startswith(
-        "PAY-000001 recorded: CN¥265.00 — INV-000001 paid in full, INV-000002 paid in full;"
+        "PAY-000001 recorded: CN¥265.00 — INV-000001 paid in full, INV-000002 paid in full\n"
     )
     assert "Balance now: nothing owed" in chat.last(11).text
     assert [p.amount.minor for p in payments(database, business.acme.id)] == [26500]
@@ -200,7 +200,7 @@ def test_overpayment_is_shown_as_credit(
     assert "CN¥875.00 will be kept as credit." in chat.last(12).text
     chat.press(business.sales, "Confirm")
     assert chat.last(12).text == (
-        "PAY-000001 recorded: CN¥1,000.00 — INV-000001 paid in full; credit CN¥875.00"
+        "PAY-000001 recorded: CN¥1,000.00 — INV-000001 paid in full"
         "\nBalance now: credit CN¥875.00"
     )
     [payment] = payments(database, business.acme.id)
@@ -216,7 +216,7 @@ def test_payment_without_open_invoices_becomes_credit(
     chat.send(business.sales, "50")
     chat.press(business.sales, "Cash")
     chat.press(business.sales, "Confirm")
-    assert "— no open invoices; credit CN¥50.00" in chat.last(12).text
+    assert "— no open invoices\nBalance now: credit CN¥50.00" in chat.last(12).text
     assert payments(database, business.acme.id)[0].unallocated.minor == 5000
 
 
@@ -267,10 +267,10 @@ def test_receipt_in_english_by_default_and_not_for_revoked_users(
 def test_receipt_only_to_contacts_of_that_customer(
     chat: ChatDriver, business: Business, database: FakeDatabase
 ) -> None:
-    chat.send(business.sales2, "/payment 恒通")
+    chat.send(business.sales2, "/payment 恒通")  # Sue reads Chinese
     chat.send(business.sales2, "10")
-    chat.press(business.sales2, "Cash")
-    chat.press(business.sales2, "Confirm")
+    chat.press(business.sales2, "现金")
+    chat.press(business.sales2, "确认")
     assert len(payments(database, business.hengtong.id)) == 1
     assert chat.messages(15) == []  # Mary is ACME's contact
 

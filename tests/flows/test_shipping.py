@@ -186,9 +186,9 @@ def test_the_card_shows_lines_warehouse_availability_and_the_note(
     card = show_card(chat, business.warehouse, order)
     assert card.text.splitlines() == [
         "📦 <b>SO-000001</b> · ACME Trading",
-        "• Blue widget: 10 pcs from MAIN · available now 100",
-        "• M8 hex bolt 40mm: 25 box from MAIN · available now 20 ⚠️",
-        "• Copper wire: 2.5 kg from MAIN · available now 30.5",
+        "• Blue widget: 10 pcs from MAIN · available now 100 pcs",
+        "• M8 hex bolt 40mm: 25 box from MAIN · available now 20 box ⚠️",
+        "• Copper wire: 2.5 kg from MAIN · available now 30.5 kg",
         "Note: &lt;b&gt;fragile&lt;/b&gt; &amp; _urgent_",
     ]
 
