@@ -9,7 +9,6 @@ it returns.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -25,14 +24,7 @@ from handlers.flow import CardAction, Flow
 from handlers.i18n import Translator, pick_language
 from handlers.incoming import COMMAND, Incoming
 from handlers.pickers import ProductIndex
-from handlers.replies import (
-    CommandMenu,
-    ForceReply,
-    RemoveKeyboard,
-    Reply,
-    SendText,
-    Toast,
-)
+from handlers.replies import CommandMenu, RemoveKeyboard, Reply, SendText, Toast
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +121,6 @@ class ConversationEngine:
             state.clear()
             ctx.say(ctx.t("Your unfinished draft expired and was discarded."))
         self._route(ctx)
-        if not incoming.is_private and state.flow is not None:
-            self._ask_for_a_reply(ctx)
         if ctx.refresh_menu and ctx.user is not None:
             ctx.replies.append(self.menu_for(ctx.user, incoming.user_id, ctx.t.language))
         if state.changed or record is None:
@@ -150,20 +140,6 @@ class ConversationEngine:
                 )
             )
         return ctx.replies
-
-    @staticmethod
-    def _ask_for_a_reply(ctx: Context) -> None:
-        """In a group, a question of an open conversation opens the reply box: with privacy
-        mode on, the bot only receives group messages that reply to it."""
-        chat_id = ctx.incoming.chat_id
-        ctx.replies[:] = [
-            dataclasses.replace(reply, keyboard=ForceReply())
-            if isinstance(reply, SendText)
-            and reply.keyboard is None
-            and reply.chat_id in (None, chat_id)
-            else reply
-            for reply in ctx.replies
-        ]
 
     def commands_for(self, ctx: Context) -> list[tuple[str, str]]:
         """(command, untranslated description) of the flows ``ctx``'s actor may start here."""

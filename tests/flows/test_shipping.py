@@ -737,18 +737,3 @@ def test_card_posted_like_the_order_flow_then_shipped_from_the_group(
     for copy in (group_card, private_card):
         assert "Shipped by Wang Warehouse" in copy.text and copy.buttons() == []
     assert on_hand(database, business.widget.id, business.main.id) == ("98", "0")
-
-
-def test_questions_in_a_group_open_the_reply_box(
-    chat: ChatDriver, business: Business, database: FakeDatabase
-) -> None:
-    """With privacy mode on, a group member's typed answer reaches the bot only as a reply."""
-    from handlers.replies import ForceReply
-
-    order = place(database, business, (business.widget, "10"))
-    card = show_card(chat, business.warehouse, order, where=business.group_id)
-    chat.press(business.warehouse, "Problem", chat=business.group_id, message=card)
-    question = chat.last(business.group_id)
-    assert isinstance(question.keyboard, ForceReply), question.text
-    chat.send(business.warehouse, "/ship", chat=business.warehouse.telegram_id)
-    assert not isinstance(chat.last(business.warehouse.telegram_id).keyboard, ForceReply)
