@@ -44,18 +44,26 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def run() -> None:
-    """Run the product. Without TELEGRAM_BOT_TOKEN it prepares the local database."""
+    """Run the bot (with TELEGRAM_BOT_TOKEN); without a token, prepare the local database."""
+    from bot.runner import StartupError, run_bot
+
     settings = get_settings()
     services = _services()
     typer.echo(f"Database ready: {_safe_url(services.database.url)}")
     if not settings.has_token:
         typer.echo(
-            "No TELEGRAM_BOT_TOKEN is set. The chat front end and the local sandbox are the "
-            "next parts to land; for now try `chaterp demo-data`, `chaterp import …` and "
-            "`chaterp invite owner`."
+            "No TELEGRAM_BOT_TOKEN is set. The local sandbox is the next part to land; for now "
+            "try `chaterp demo-data`, `chaterp import …` and `chaterp invite owner`, then set "
+            "TELEGRAM_BOT_TOKEN (from @BotFather) and run again."
         )
-    else:
-        typer.echo("A bot token is set; the chat front end arrives with the next release.")
+        return
+    typer.echo(f"Starting the bot ({settings.chaterp_framework}); stop it with Ctrl+C.")
+    try:
+        run_bot(settings, services.database.uow)
+    except StartupError as error:
+        raise _fail(str(error)) from None
+    finally:
+        services.database.dispose()
 
 
 @db_app.command("upgrade")

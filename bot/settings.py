@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     credit_hold_overdue_days: int = Field(default=30, ge=0)
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
     default_payment_terms_days: int = Field(default=30, ge=0, le=365)
+    draft_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
 
     @field_validator("timezone")
     @classmethod

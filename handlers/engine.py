@@ -102,6 +102,8 @@ class ConversationEngine:
         user = uow.users.by_telegram_id(incoming.user_id)
         if user is not None and not user.active:
             user = None
+        if user is not None and user.blocked_bot and incoming.is_private:
+            uow.users.set_blocked(incoming.user_id, False)  # they write to us again
         record = uow.conversations.get(incoming.chat_id, incoming.user_id)
         state = Conversation.load(record)
         language = pick_language(

@@ -56,7 +56,7 @@ def chat_title(ctx: Context) -> str:
     """What to call this chat in lists of subscribed chats."""
     if ctx.incoming.is_private:
         return (ctx.user.name if ctx.user else ctx.incoming.user_name)[:MAX_TITLE_CHARS]
-    return ""  # Incoming carries no group title; lists show "group chat ID"
+    return ctx.incoming.chat_title[:MAX_TITLE_CHARS]  # empty when the transport gave none
 
 
 class SubscribeFlow(Flow):

@@ -1,0 +1,252 @@
+"""The python-telegram-bot front end: Application → engine (in a thread) → delivery.
+
+One catch-all handler turns each PTB ``Update`` into an ``Incoming`` (bot/ptb/updates.py),
+runs the synchronous ConversationEngine in a worker thread and hands the replies to
+notifications.delivery through a PTB-backed gateway. Updates of one chat run strictly in
+order, different chats concurrently (bot/ptb/processor.py).
+
+Polling by default (pending updates are kept: what people sent while the bot was down is
+answered on start); a webhook when ``webhook_url`` is set (bot/ptb/webhook.py: 403 without
+the right secret token, and the call is answered once the update is handled). Users never
+see a stack trace: a failure is logged (token-redacted) and the engine apologises for failed
+updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dtm
+import logging
+import secrets
+import signal
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from telegram import Update
+from telegram import error as tg
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
+from bot.ptb.gateway import PtbGateway
+from bot.ptb.processor import PerChatUpdateProcessor
+from bot.ptb.updates import ChatMoved, MemberChange, translate
+from bot.ptb.webhook import WebhookServer
+from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError, install_menus, warm_up
+from domain.ports import UnitOfWorkFactory
+from handlers.context import EngineSettings
+from handlers.engine import ConversationEngine
+from handlers.incoming import Incoming
+from handlers.registry import build_engine
+from notifications.delivery import ReplyDelivery
+
+logger = logging.getLogger(__name__)
+
+# PTB logs a wrong webhook secret at DEBUG (PTB#5120); the supplied value must not be logged.
+_WRONG_SECRET = "Request had the wrong secret token"
+BOOTSTRAP_RETRIES = 5  # deleteWebhook before polling, on a flaky network at start
+
+
+class _DropWrongSecret(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_WRONG_SECRET)
+
+
+def harden_ptb_logging() -> None:
+    """Token redaction on every record, quiet HTTP loggers, no echo of a wrong secret."""
+    install_record_redaction()
+    quiet_noisy_loggers()
+    updater_log = logging.getLogger("telegram.ext.Updater")
+    if not any(isinstance(f, _DropWrongSecret) for f in updater_log.filters):
+        updater_log.addFilter(_DropWrongSecret())
+
+
+class PtbFrontEnd:
+    """The bot on python-telegram-bot; ``start``/``stop`` for tests, ``serve`` for production."""
+
+    def __init__(
+        self,
+        config: BotConfig,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        on_handled: Callable[[int], None] | None = None,
+    ) -> None:
+        harden_ptb_logging()
+        self.config = config
+        self.on_handled = on_handled
+        self.engine: ConversationEngine | None = None
+        self.delivery: ReplyDelivery | None = None
+        self._uow_factory = uow_factory
+        self._stop_requested: asyncio.Event | None = None
+        self._fatal: str | None = None
+        self._webhook: WebhookServer | None = None
+        self.processor = PerChatUpdateProcessor(
+            config.max_concurrent_updates, on_arrival=self._arrived
+        )
+        base = config.api_base_url.rstrip("/")
+        self.application = (
+            Application.builder()
+            .token(config.token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .concurrent_updates(self.processor)
+            .job_queue(None)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = self.application
+        try:
+            await app.initialize()  # getMe: the bot's username
+        except tg.InvalidToken:
+            raise StartupError(
+                "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)."
+            ) from None
+        except tg.TelegramError as error:
+            raise StartupError(
+                f"Cannot reach the Bot API at {self.config.api_base_url}: {error.message}"
+            ) from None
+        username = app.bot.username
+        settings = EngineSettings(
+            bot_username=username,
+            default_language=self.config.default_language,
+            timezone=self.config.timezone,
+            currency=self.config.currency,
+            draft_ttl_hours=self.config.draft_ttl_hours,
+        )
+        self.engine = build_engine(self._uow_factory, settings)
+        await asyncio.to_thread(warm_up, self.engine, self._uow_factory)
+        self.delivery = ReplyDelivery(
+            PtbGateway(app.bot), self.engine, answer_within=self.config.answer_within
+        )
+        await install_menus(self.delivery, self.engine)
+        await app.start()
+        assert app.updater is not None
+        if self.config.webhook_url:
+            await self._start_webhook(self.config.webhook_url)
+            logger.info("@%s is listening for webhook calls", username)
+        else:
+            await app.updater.start_polling(
+                timeout=dtm.timedelta(seconds=self.config.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+                bootstrap_retries=BOOTSTRAP_RETRIES,
+                error_callback=self._polling_error,
+            )
+            logger.info("@%s is polling for updates", username)
+
+    async def _start_webhook(self, url: str) -> None:
+        # Without a configured secret a random one still authenticates Telegram's calls: we
+        # register it with setWebhook ourselves on every start.
+        secret = self.config.webhook_secret or secrets.token_urlsafe(32)
+        self._webhook = WebhookServer(
+            self.application.bot,
+            self.application.update_queue,
+            secret=secret,
+            listen=self.config.webhook_listen,
+            port=self.config.webhook_port,
+            path=urlparse(url).path or "/",
+        )
+        await self._webhook.start()
+        try:
+            await self.application.bot.set_webhook(
+                url,
+                secret_token=secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+            )
+        except tg.TelegramError as error:
+            raise StartupError(f"Telegram refused the webhook {url}: {error.message}") from None
+
+    async def stop(self) -> None:
+        app = self.application
+        if self._webhook is not None:  # stop receiving; calls in flight finish first
+            await self._webhook.stop()
+            self._webhook = None
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # finishes the updates already fetched
+        if self.delivery is not None:
+            await self.delivery.close()
+        await app.shutdown()
+
+    async def serve(self) -> None:
+        self._stop_requested = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        handled: list[signal.Signals] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._stop_requested.set)
+                handled.append(sig)
+        try:
+            await self.start()
+            await self._stop_requested.wait()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            await self.stop()
+        if self._fatal:
+            raise StartupError(self._fatal)
+
+    def _polling_error(self, error: tg.TelegramError) -> None:
+        if isinstance(error, tg.Conflict):
+            self._fatal = (
+                "Another process is polling with this bot token; stopping. Run one poller, "
+                "or use a webhook (WEBHOOK_URL) to run several instances."
+            )
+            logger.critical(self._fatal)
+            if self._stop_requested is not None:
+                self._stop_requested.set()
+            return
+        logger.warning("polling failed (%s: %s); retrying", type(error).__name__, error.message)
+
+    # --- updates ------------------------------------------------------------------------------
+
+    def _arrived(self, update: object) -> None:
+        """Runs when an update arrives, before it waits for its chat: a press's deadline starts."""
+        if (
+            isinstance(update, Update)
+            and update.callback_query is not None
+            and self.delivery is not None
+        ):
+            self.delivery.callback_arrived(update.callback_query.id)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._handle(update)
+        except Exception:
+            logger.exception("update %s could not be handled", update.update_id)
+        finally:
+            if update.callback_query is not None and self.delivery is not None:
+                await self.delivery.finish_callback(update.callback_query.id)
+            if self._webhook is not None:
+                self._webhook.handled(update.update_id)
+            if self.on_handled is not None:
+                self.on_handled(update.update_id)
+
+    async def _handle(self, update: Update) -> None:
+        engine, delivery = self.engine, self.delivery
+        assert engine is not None and delivery is not None, "start() first"
+        event = translate(update, engine.settings.bot_username)
+        if isinstance(event, Incoming):
+            replies = await asyncio.to_thread(engine.handle, event)
+            await delivery.deliver(event, replies)
+        elif isinstance(event, MemberChange):
+            logger.info(
+                "user %s %s the bot",
+                event.user_id,
+                "blocked" if event.blocked else "unblocked",
+            )
+            await asyncio.to_thread(engine.mark_blocked, event.user_id, event.blocked)
+        elif isinstance(event, ChatMoved):
+            logger.info("group %s is now supergroup %s", event.old_chat_id, event.new_chat_id)
+            await asyncio.to_thread(engine.move_chat, event.old_chat_id, event.new_chat_id)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Errors PTB caught outside our handler (ours never raises)."""
+        logger.error("error while processing an update", exc_info=context.error)

@@ -1,0 +1,208 @@
+"""notifications.delivery's BotGateway on a python-telegram-bot ``Bot``.
+
+Keyboards become PTB markup here, and PTB's exceptions become the framework-neutral errors
+delivery understands; everything goes out in HTML parse mode without link previews.
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+import warnings
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    LinkPreviewOptions,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram import (
+    ForceReply as PtbForceReply,
+)
+from telegram import error as tg
+from telegram.constants import ParseMode
+from telegram.warnings import PTBDeprecationWarning
+
+from handlers.replies import ForceReply, InlineKeyboard, Keyboard, RemoveKeyboard, ReplyKeyboard
+from notifications import delivery as nd
+
+T = TypeVar("T")
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | PtbForceReply
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+_GONE = (
+    "message to edit not found",
+    "message can't be edited",
+    "message_id_invalid",
+    "there is no text in the message to edit",
+)
+_QUERY_EXPIRED = ("query is too old", "query id is invalid")
+
+
+def markup(keyboard: Keyboard | None) -> Markup | None:
+    """PTB reply markup for one of our keyboards."""
+    if keyboard is None:
+        return None
+    if isinstance(keyboard, InlineKeyboard):
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(button.text, callback_data=button.data) for button in row]
+                for row in keyboard.rows
+            ]
+        )
+    if isinstance(keyboard, ReplyKeyboard):
+        rows: list[list[KeyboardButton]] = [
+            [KeyboardButton(key) for key in row] for row in keyboard.rows if row
+        ]
+        if keyboard.contact:
+            rows.append([KeyboardButton(keyboard.contact, request_contact=True)])
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=keyboard.one_time)
+    if isinstance(keyboard, RemoveKeyboard):
+        return ReplyKeyboardRemove()
+    if isinstance(keyboard, ForceReply):
+        return PtbForceReply(input_field_placeholder=keyboard.placeholder[:64] or None)
+    raise TypeError(f"unknown keyboard {keyboard!r}")
+
+
+def _seconds(error: tg.RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB warns that retry_after becomes a timedelta in v23
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def translate(error: tg.TelegramError) -> nd.DeliveryError:
+    """The neutral error for a PTB exception (PTB messages never contain the token)."""
+    text = error.message
+    lowered = text.lower()
+    if isinstance(error, tg.RetryAfter):
+        return nd.RetryAfter(_seconds(error), text)
+    if isinstance(error, tg.ChatMigrated):
+        return nd.ChatMigrated(int(error.new_chat_id), text)
+    if isinstance(error, tg.Forbidden):
+        return nd.Blocked(text)
+    if isinstance(error, tg.BadRequest):
+        if "message is not modified" in lowered:
+            return nd.NotModified(text)
+        if any(part in lowered for part in _GONE):
+            return nd.MessageGone(text)
+        if any(part in lowered for part in _QUERY_EXPIRED):
+            return nd.QueryExpired(text)
+        return nd.BadRequest(text)
+    if isinstance(error, tg.NetworkError):  # includes TimedOut
+        return nd.Unavailable(text)
+    return nd.DeliveryError(text)
+
+
+async def _call(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except tg.TelegramError as error:
+        raise translate(error) from None
+
+
+class PtbGateway:
+    """BotGateway for python-telegram-bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send_text(self, chat_id: int, html: str, keyboard: Keyboard | None) -> int:
+        message = await _call(
+            self.bot.send_message(
+                chat_id,
+                html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup(keyboard),
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+        return message.message_id
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, html: str, keyboard: InlineKeyboard | None
+    ) -> None:
+        inline = markup(keyboard)
+        assert inline is None or isinstance(inline, InlineKeyboardMarkup)
+        await _call(
+            self.bot.edit_message_text(
+                html,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=inline,
+                link_preview_options=NO_PREVIEW,
+            )
+        )
+
+    async def send_photo(self, chat_id: int, png: bytes, caption: str, filename: str) -> int:
+        message = await _call(
+            self.bot.send_photo(
+                chat_id,
+                InputFile(png, filename=filename),
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+            )
+        )
+        return message.message_id
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str) -> int:
+        message = await _call(
+            self.bot.send_document(
+                chat_id,
+                InputFile(data, filename=filename),
+                caption=caption or None,
+                parse_mode=ParseMode.HTML,
+            )
+        )
+        return message.message_id
+
+    async def answer_callback(self, callback_id: str, text: str, alert: bool) -> None:
+        await _call(
+            self.bot.answer_callback_query(callback_id, text=text or None, show_alert=alert)
+        )
+
+    async def set_commands(
+        self,
+        commands: Sequence[tuple[str, str]],
+        *,
+        scope: nd.MenuScope,
+        chat_id: int | None = None,
+        language: str | None = None,
+    ) -> None:
+        if scope == "chat":
+            if chat_id is None:
+                raise ValueError("a chat menu needs chat_id")
+            ptb_scope: (
+                BotCommandScopeChat
+                | BotCommandScopeDefault
+                | BotCommandScopeAllPrivateChats
+                | BotCommandScopeAllGroupChats
+            ) = BotCommandScopeChat(chat_id)
+        elif scope == "all_private_chats":
+            ptb_scope = BotCommandScopeAllPrivateChats()
+        elif scope == "all_group_chats":
+            ptb_scope = BotCommandScopeAllGroupChats()
+        else:
+            ptb_scope = BotCommandScopeDefault()
+        if commands:
+            await _call(
+                self.bot.set_my_commands(
+                    [BotCommand(name, description) for name, description in commands],
+                    scope=ptb_scope,
+                    language_code=language,
+                )
+            )
+        else:
+            await _call(self.bot.delete_my_commands(scope=ptb_scope, language_code=language))

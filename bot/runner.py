@@ -1,0 +1,167 @@
+"""Running the bot: what ``chaterp run`` calls when a token is set.
+
+Picks the chat framework (``CHATERP_FRAMEWORK``: python-telegram-bot now; aiogram plugs in
+here later with the same :class:`FrontEnd` shape and the same notifications.delivery), and
+holds what every front end shares: its configuration and the command menus set at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.settings import Settings
+from domain.ports import UnitOfWorkFactory
+from domain.transaction import run_in_transaction
+from handlers.engine import ConversationEngine
+from handlers.i18n import LANGUAGES, Translator
+from notifications.delivery import ANSWER_WITHIN, MenuScope, ReplyDelivery
+
+logger = logging.getLogger(__name__)
+
+FRAMEWORKS = ("ptb",)  # "aiogram" arrives later
+MAX_CONCURRENT_UPDATES = 64  # updates of different chats handled at the same time
+DRAFT_TTL_HOURS = 24
+# What the bot asks Telegram for: edited messages, channel posts, inline queries… are not used.
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start (bad token, unreachable API…); the message is safe to print."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    """Everything a front end needs from the settings (the token is kept out of repr)."""
+
+    token: str = field(repr=False)
+    api_base_url: str = "https://api.telegram.org"
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    default_language: str = "en"
+    timezone: str = "Asia/Shanghai"
+    currency: str = "CNY"
+    draft_ttl_hours: int = DRAFT_TTL_HOURS
+    poll_timeout: float = 10.0  # seconds a getUpdates long poll waits
+    max_concurrent_updates: int = MAX_CONCURRENT_UPDATES
+    answer_within: float = ANSWER_WITHIN  # seconds before a slow button press is answered empty
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BotConfig:
+        if settings.telegram_bot_token is None:
+            raise StartupError("TELEGRAM_BOT_TOKEN is not set")
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        return cls(
+            token=settings.telegram_bot_token.get_secret_value(),
+            api_base_url=settings.telegram_api_base_url.rstrip("/"),
+            webhook_url=settings.webhook_url or None,
+            webhook_secret=secret,
+            webhook_listen=settings.webhook_listen,
+            webhook_port=settings.webhook_port,
+            default_language=settings.default_language,
+            timezone=settings.timezone,
+            currency=settings.currency,
+            # DRAFT_TTL_HOURS is not a Settings field yet; picked up once it is.
+            draft_ttl_hours=settings.draft_ttl_hours,
+        )
+
+
+class FrontEnd(Protocol):
+    """A chat framework wired to the engine: start/stop for tests, serve() for production."""
+
+    engine: ConversationEngine | None
+    delivery: ReplyDelivery | None
+
+    async def start(self) -> None:
+        """Connect (getMe), build the engine, set menus, start polling or the webhook."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the updates in hand, close connections."""
+        ...
+
+    async def serve(self) -> None:
+        """start(), run until SIGINT/SIGTERM (or a fatal error), then stop()."""
+        ...
+
+
+def build_front_end(
+    framework: str,
+    config: BotConfig,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    on_handled: Callable[[int], None] | None = None,
+) -> FrontEnd:
+    """The front end for ``framework``; ``on_handled(update_id)`` runs after every update."""
+    if framework == "ptb":
+        from bot.ptb.app import PtbFrontEnd
+
+        return PtbFrontEnd(config, uow_factory, on_handled=on_handled)
+    raise StartupError(
+        f"CHATERP_FRAMEWORK={framework!r} is not available yet; use one of: {', '.join(FRAMEWORKS)}"
+    )
+
+
+def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:
+    """Run the bot until stopped (blocking). Raises StartupError when it cannot start."""
+    config = BotConfig.from_settings(settings)
+    front = build_front_end(settings.chaterp_framework, config, uow_factory)
+    asyncio.run(front.serve())
+
+
+# --- command menus set at start-up --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MenuSpec:
+    scope: MenuScope
+    language: str | None  # a two-letter code, or None for "every other language"
+    commands: tuple[tuple[str, str], ...]
+
+
+def startup_menus(engine: ConversationEngine) -> list[MenuSpec]:
+    """The menus for people without their own (strangers) and for group chats, per language.
+
+    Registered users get a menu scoped to their private chat from the engine (CommandMenu
+    replies), listing what their role can do; that menu wins over these.
+    """
+    specs: list[MenuSpec] = []
+    default = engine.settings.default_language
+    for language in LANGUAGES:
+        t = Translator(language, engine.settings.timezone)
+        everyone = tuple(
+            (flow.command, t(flow.description))
+            for name in ("start", "help")
+            if (flow := engine.commands.get(name)) is not None and flow.command
+        )
+        groups = tuple(
+            (flow.command, t(flow.description))
+            for flow in engine.flows.values()
+            if flow.command and flow.groups_too and flow.command != "start"
+        )
+        code = None if language == default else language[:2]
+        specs.append(MenuSpec("default", code, everyone))
+        specs.append(MenuSpec("all_group_chats", code, groups))
+    return specs
+
+
+def warm_up(engine: ConversationEngine, uow_factory: UnitOfWorkFactory) -> None:
+    """Build the product index (and load the matcher's dictionaries) before the first update,
+    so the first order after a start is not seconds slower than the rest. Failures are logged."""
+    try:
+        run_in_transaction(
+            uow_factory, lambda uow: engine.product_index.search(uow, "10 螺丝 bolt")
+        )
+    except Exception:
+        logger.exception("warming up the product index failed; it is built on first use")
+
+
+async def install_menus(delivery: ReplyDelivery, engine: ConversationEngine) -> None:
+    """Set the start-up menus (failures are logged, never fatal)."""
+    for spec in startup_menus(engine):
+        await delivery.set_menu(spec.commands, scope=spec.scope, language=spec.language)
