@@ -16,7 +16,7 @@ from handlers.context import Context
 from handlers.flow import Flow
 from handlers.flows.start import role_name
 from handlers.i18n import N_, Html
-from handlers.replies import Button, InlineKeyboard
+from handlers.replies import Button, CommandMenu, InlineKeyboard
 from handlers.text import escape
 
 LIST = "users:list"
@@ -87,6 +87,11 @@ class UsersFlow(Flow):
         else:
             revoke_user(ctx.uow, actor=ctx.actor, user_id=user_id)
             note = ctx.t("Access revoked for {name}.", name=person.name)
+            if person.telegram_user_id is not None:
+                # Their chat's own menu listed their role's commands; without one they see
+                # what anyone without access sees (start, help).
+                language = person.language or ctx.settings.default_language
+                ctx.replies.append(CommandMenu(person.telegram_user_id, language, ()))
         self._show(ctx, page, note)
 
     def _show(self, ctx: Context, page: int, note: str = "") -> None:

@@ -267,6 +267,30 @@ class Harness:
         return issued.token
 
 
+def ledger(h: Harness) -> tuple[object, ...]:
+    """Everything people could change through the bot, read from the database: compare two
+    readings to show that nothing changed."""
+
+    def read(uow: UnitOfWork) -> tuple[object, ...]:
+        customers = uow.customers.list(active_only=False)
+        orders = uow.orders.list(limit=10_000)
+        return (
+            orders,
+            customers,
+            uow.stock.all(),
+            uow.stock.moves(),
+            [uow.invoices.for_customer(c.id) for c in customers],
+            [uow.payments.for_customer(c.id) for c in customers],
+            [uow.shipments.for_order(o.id) for o in orders],
+            uow.products.list(active_only=False),
+            uow.users.list(active_only=False),
+            uow.chat_topics.titles("shipping"),
+            len(uow.audit.list()),
+        )
+
+    return h.run(read)
+
+
 def _chat_id(chat: Chat | User | int) -> int:
     return chat if isinstance(chat, int) else chat.id
 
