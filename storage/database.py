@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -83,10 +84,17 @@ class SqlUnitOfWork:
     """One database transaction on one connection; rolled back unless committed."""
 
     def __init__(
-        self, engine: Engine, clock: Clock, policy: LedgerPolicy, *, readonly: bool = False
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: LedgerPolicy,
+        *,
+        readonly: bool = False,
+        writer_lock: threading.RLock | None = None,
     ):
         self._engine = engine
         self._readonly = readonly
+        self._writer_lock = None if readonly else writer_lock
         self.clock = clock
         self.policy = policy
         self.events: list[object] = []
@@ -97,6 +105,20 @@ class SqlUnitOfWork:
         self.dialect = engine.dialect.name
 
     def __enter__(self) -> SqlUnitOfWork:
+        if self._writer_lock is not None:
+            # SQLite has one writer at a time anyway; queueing this process's writers here
+            # wakes the next one the moment the lock is free, instead of SQLite's busy
+            # handler napping up to 100 ms between retries (which made multi-second tails).
+            # Other processes are still kept out by BEGIN IMMEDIATE and the busy timeout.
+            self._writer_lock.acquire()
+        try:
+            return self._begin()
+        except BaseException:
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            raise
+
+    def _begin(self) -> SqlUnitOfWork:
         conn = self._engine.connect()
         if self._readonly:
             conn = conn.execution_options(chaterp_readonly=True)
@@ -137,6 +159,8 @@ class SqlUnitOfWork:
         finally:
             self.conn.close()
             self.conn = None
+            if self._writer_lock is not None:
+                self._writer_lock.release()
 
     def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
         """Run a statement, turning concurrency failures into TransientConflict."""
@@ -184,6 +208,8 @@ class Database:
     def __init__(self, url: str, *, clock: Clock, policy: LedgerPolicy, echo: bool = False):
         self.url = normalise_url(url)
         self.engine = build_engine(self.url, echo=echo)
+        # Re-entrant: a nested unit of work in one thread falls through to SQLite, as before.
+        self._writer_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
         self.clock = clock
         self.policy = policy
 
@@ -192,7 +218,7 @@ class Database:
         return self.engine.dialect.name
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, self.policy)
+        return SqlUnitOfWork(self.engine, self.clock, self.policy, writer_lock=self._writer_lock)
 
     def reader(self) -> SqlUnitOfWork:
         """A unit of work for reports: on SQLite it does not take the write lock."""
