@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -328,10 +328,3 @@ class AuditEntry:
     after: str = ""
     source: str = ""
     id: int | None = None
-
-
-@dataclass(slots=True)
-class Events:
-    """Domain events raised inside one unit of work (turned into outbox rows by storage)."""
-
-    items: list[object] = field(default_factory=list)

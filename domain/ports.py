@@ -28,7 +28,6 @@ from domain.model import (
     SalesOrder,
     Shipment,
     ShipmentLine,
-    ShipmentStatus,
     StockBalance,
     StockMove,
     Tier,
@@ -298,9 +297,6 @@ class ShipmentRepository(Protocol):
         ...
 
     def set_line_cost(self, shipment_id: int, order_line_id: int, unit_cost_minor: int) -> None: ...
-    def try_set_status(
-        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
-    ) -> bool: ...
 
 
 class InvoiceRepository(Protocol):

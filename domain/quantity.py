@@ -55,5 +55,4 @@ class Quantity:
         return self.milli != 0
 
     def __str__(self) -> str:
-        value = self.to_decimal()
-        return f"{value:f}" if value == value.to_integral_value() else f"{value.normalize():f}"
+        return f"{self.to_decimal():f}"

@@ -1005,11 +1005,6 @@ _SHIPMENT_LINE_COST = (
     )
     .values(unit_cost_minor=_b("b_cost", SHIPMENT_LINES.c.unit_cost_minor))
 )
-_SHIPMENT_SET_STATUS = (
-    update(SHIPMENTS)
-    .where(SHIPMENTS.c.id == _b("b_id"), SHIPMENTS.c.status == _b("b_from", SHIPMENTS.c.status))
-    .values(status=_b("b_to", SHIPMENTS.c.status))
-)
 _INSERT_SHIPMENT_LINES = insert(SHIPMENT_LINES)
 
 
@@ -1121,15 +1116,6 @@ class SqlShipments(_Repo):
                 "b_cost": unit_cost_minor,
             },
         )
-
-    def try_set_status(
-        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
-    ) -> bool:
-        result = self._exec(
-            _SHIPMENT_SET_STATUS,
-            {"b_id": shipment_id, "b_from": str(from_status), "b_to": str(to_status)},
-        )
-        return bool(result.rowcount == 1)
 
 
 # --- receivables -----------------------------------------------------------------------------

@@ -45,7 +45,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _money(**kwargs: object) -> object:
+def _big_int(**kwargs: object) -> object:
+    """Minor units of money or thousandths of a quantity: always a 64-bit integer."""
     return Field(sa_type=BigInteger, **kwargs)  # type: ignore[arg-type]
 
 
@@ -115,13 +116,13 @@ class CustomerRow(SQLModel, table=True):
             nullable=True,
         ),
     )
-    credit_limit_minor: int | None = _money(default=None)
+    credit_limit_minor: int | None = _big_int(default=None)
     payment_terms_days: int = 30
     tier: str = Field(default="C", max_length=1)
     birthday: date | None = None
     notes: str = Field(default="", max_length=500)
     active: bool = True
-    balance_minor: int = _money(default=0)
+    balance_minor: int = _big_int(default=0)
     created_at: datetime = _when()
 
 
@@ -139,11 +140,11 @@ class ProductRow(SQLModel, table=True):
     sku: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=120)
     unit: str = Field(max_length=12)
-    price_minor: int = _money()
-    cost_minor: int = _money()
+    price_minor: int = _big_int()
+    cost_minor: int = _big_int()
     aliases: str = Field(default="", max_length=2500)  # "|"-separated
-    reorder_point_milli: int = _money(default=0)
-    reorder_qty_milli: int = _money(default=0)
+    reorder_point_milli: int = _big_int(default=0)
+    reorder_qty_milli: int = _big_int(default=0)
     active: bool = True
     updated_at: datetime = _when()
 
@@ -167,8 +168,8 @@ class StockBalanceRow(SQLModel, table=True):
 
     product_id: int = Field(primary_key=True, foreign_key="product.id", ondelete="RESTRICT")
     warehouse_id: int = Field(primary_key=True, foreign_key="warehouse.id", ondelete="RESTRICT")
-    on_hand_milli: int = _money(default=0)
-    reserved_milli: int = _money(default=0)
+    on_hand_milli: int = _big_int(default=0)
+    reserved_milli: int = _big_int(default=0)
 
 
 class StockMoveRow(SQLModel, table=True):
@@ -179,9 +180,9 @@ class StockMoveRow(SQLModel, table=True):
     product_id: int = Field(foreign_key="product.id", ondelete="RESTRICT")
     warehouse_id: int = Field(foreign_key="warehouse.id", ondelete="RESTRICT")
     kind: str = Field(max_length=16)
-    on_hand_delta_milli: int = _money()
-    reserved_delta_milli: int = _money()
-    unit_cost_minor: int | None = _money(default=None)
+    on_hand_delta_milli: int = _big_int()
+    reserved_delta_milli: int = _big_int()
+    unit_cost_minor: int | None = _big_int(default=None)
     source_type: str = Field(max_length=16)
     source_id: int | None = None
     actor_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="RESTRICT")
@@ -193,7 +194,7 @@ class DocSequenceRow(SQLModel, table=True):
     __tablename__ = "doc_sequence"
 
     name: str = Field(primary_key=True, max_length=16)
-    value: int = _money(default=0)
+    value: int = _big_int(default=0)
 
 
 ORDER_STATUSES = (
@@ -216,7 +217,7 @@ class SalesOrderRow(SQLModel, table=True):
     status: str = Field(max_length=20)
     hold_reason: str | None = Field(default=None, max_length=20)
     warehouse_id: int = Field(foreign_key="warehouse.id", ondelete="RESTRICT")
-    total_minor: int = _money()
+    total_minor: int = _big_int()
     currency: str = Field(max_length=3)
     created_at: datetime = _when(index=True)
     idempotency_key: str = Field(max_length=64, unique=True)
@@ -244,12 +245,12 @@ class SalesOrderLineRow(SQLModel, table=True):
     order_id: int = Field(foreign_key="sales_order.id", ondelete="RESTRICT", index=True)
     line_no: int
     product_id: int = Field(foreign_key="product.id", ondelete="RESTRICT")
-    quantity_milli: int = _money()
-    unit_price_minor: int = _money()
+    quantity_milli: int = _big_int()
+    unit_price_minor: int = _big_int()
     discount_bp: int = 0
-    reserved_milli: int = _money(default=0)
-    shipped_milli: int = _money(default=0)
-    returned_milli: int = _money(default=0)
+    reserved_milli: int = _big_int(default=0)
+    shipped_milli: int = _big_int(default=0)
+    returned_milli: int = _big_int(default=0)
 
 
 class ShipmentRow(SQLModel, table=True):
@@ -278,8 +279,8 @@ class ShipmentLineRow(SQLModel, table=True):
     shipment_id: int = Field(foreign_key="shipment.id", ondelete="RESTRICT", index=True)
     order_line_id: int = Field(foreign_key="sales_order_line.id", ondelete="RESTRICT")
     product_id: int = Field(foreign_key="product.id", ondelete="RESTRICT")
-    quantity_milli: int = _money()
-    unit_cost_minor: int | None = _money(default=None)
+    quantity_milli: int = _big_int()
+    unit_cost_minor: int | None = _big_int(default=None)
 
 
 class InvoiceRow(SQLModel, table=True):
@@ -303,8 +304,8 @@ class InvoiceRow(SQLModel, table=True):
     shipment_id: int | None = Field(
         default=None, foreign_key="shipment.id", ondelete="RESTRICT", unique=True
     )
-    amount_minor: int = _money()
-    outstanding_minor: int = _money()
+    amount_minor: int = _big_int()
+    outstanding_minor: int = _big_int()
     currency: str = Field(max_length=3)
     issued_on: date
     due_on: date
@@ -327,8 +328,8 @@ class PaymentRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=20, unique=True)
     customer_id: int = Field(foreign_key="customer.id", ondelete="RESTRICT", index=True)
-    amount_minor: int = _money()
-    unallocated_minor: int = _money()
+    amount_minor: int = _big_int()
+    unallocated_minor: int = _big_int()
     currency: str = Field(max_length=3)
     method: str = Field(max_length=16)
     received_on: date
@@ -345,7 +346,7 @@ class AllocationRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     payment_id: int = Field(foreign_key="payment.id", ondelete="RESTRICT", index=True)
     invoice_id: int = Field(foreign_key="invoice.id", ondelete="RESTRICT", index=True)
-    amount_minor: int = _money()
+    amount_minor: int = _big_int()
     at: datetime = _when()
 
 

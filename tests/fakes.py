@@ -951,15 +951,6 @@ class FakeShipmentRepository(_Repository):
             if line["order_line_id"] == order_line_id:
                 self._update(line_id, {"unit_cost_minor": unit_cost_minor}, "shipment_lines")
 
-    def try_set_status(
-        self, shipment_id: int, from_status: ShipmentStatus, to_status: ShipmentStatus
-    ) -> bool:
-        row = self._row(shipment_id)
-        if row is None or row["status"] != from_status:
-            return False
-        self._update(shipment_id, {"status": ShipmentStatus(to_status)})
-        return True
-
 
 class FakeInvoiceRepository(_Repository):
     table = "invoices"

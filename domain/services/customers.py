@@ -79,10 +79,9 @@ def find_similar_customers(uow: UnitOfWork, name: str, phone: str = "") -> list[
             found.setdefault(customer.id, customer)
         everyone = {c.id: c for c in uow.customers.list()}
         choices = {cid: normalise(c.name) for cid, c in everyone.items()}
-        for _, score, cid in process.extract(
+        for _name, _score, cid in process.extract(
             wanted, choices, scorer=fuzz.token_sort_ratio, limit=5, score_cutoff=SIMILAR_NAME_SCORE
         ):
-            del score
             found.setdefault(cid, everyone[cid])
     return list(found.values())
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from domain.errors import IdempotencyKeyReused, InvalidInput, NotFound, TransientConflict
 from domain.events import PaymentRecorded
-from domain.model import Actor, Allocation, Invoice, InvoiceStatus, Payment, PaymentMethod, Role
+from domain.model import Actor, Allocation, Invoice, Payment, PaymentMethod, Role
 from domain.money import Money
 from domain.ports import UnitOfWork
 from domain.services.common import (
@@ -201,9 +201,3 @@ def credit_customer(
         note=text,
     )
     return PaymentResult(payment, tuple(allocations), created=True)
-
-
-def paid_invoices(uow: UnitOfWork, allocations: tuple[Allocation, ...]) -> list[Invoice]:
-    """Invoices that a payment's allocations settled in full."""
-    found = (uow.invoices.get(a.invoice_id) for a in allocations)
-    return [inv for inv in found if inv is not None and inv.status is InvoiceStatus.PAID]

@@ -200,8 +200,7 @@ def test_overpayment_is_shown_as_credit(
     assert "CN¥875.00 will be kept as credit." in chat.last(12).text
     chat.press(business.sales, "Confirm")
     assert chat.last(12).text == (
-        "PAY-000001 recorded: CN¥1,000.00 — INV-000001 paid in full"
-        "\nBalance now: credit CN¥875.00"
+        "PAY-000001 recorded: CN¥1,000.00 — INV-000001 paid in full\nBalance now: credit CN¥875.00"
     )
     [payment] = payments(database, business.acme.id)
     assert payment.unallocated.minor == 87500
