@@ -1,0 +1,274 @@
+// Building the chat's DOM: Telegram HTML made safe, and one element per message.
+//
+// The bot's text contains what people typed (customer names, notes...). The server renders it
+// as Telegram HTML with every character escaped; here it is parsed into an inert document and
+// rebuilt from scratch, keeping only Telegram's tags and attributes: nothing the bot relays
+// can become a script, a style, an image or a form.
+
+const SIMPLE_TAGS = {
+  B: "strong", STRONG: "strong", I: "em", EM: "em", U: "u", INS: "u",
+  S: "s", STRIKE: "s", DEL: "s", CODE: "code", PRE: "pre", BLOCKQUOTE: "blockquote",
+};
+const SAFE_SCHEMES = ["http:", "https:", "mailto:", "tg:"];
+const COMMAND = /(^|[\s(])(\/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?)(?![\w/@])/g;
+const NAME_COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
+
+/** Telegram HTML → a DocumentFragment with only Telegram's formatting. */
+export function safeFragment(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
+  const out = document.createDocumentFragment();
+  for (const node of parsed.body.childNodes) appendSafe(out, node);
+  return out;
+}
+
+function appendSafe(parent, node) {
+  if (node.nodeType === Node.TEXT_NODE) {
+    parent.append(document.createTextNode(node.data));
+    return;
+  }
+  if (node.nodeType !== Node.ELEMENT_NODE) return;
+  const element = safeElement(node);
+  if (element === null) {  // unknown tag: keep its text, drop the tag
+    for (const child of node.childNodes) appendSafe(parent, child);
+    return;
+  }
+  for (const child of node.childNodes) appendSafe(element, child);
+  parent.append(element);
+}
+
+function safeElement(node) {
+  const tag = node.tagName;
+  if (tag in SIMPLE_TAGS) {
+    const element = document.createElement(SIMPLE_TAGS[tag]);
+    if (tag === "CODE") {
+      const language = /^language-([\w+#-]{1,32})$/.exec(node.getAttribute("class") || "");
+      if (language) element.dataset.language = language[1];
+    }
+    if (tag === "BLOCKQUOTE" && node.hasAttribute("expandable")) element.className = "expandable";
+    return element;
+  }
+  if (tag === "TG-SPOILER" || (tag === "SPAN" && node.getAttribute("class") === "tg-spoiler")) {
+    const spoiler = document.createElement("span");
+    spoiler.className = "spoiler";
+    spoiler.tabIndex = 0;
+    spoiler.setAttribute("role", "button");
+    spoiler.setAttribute("aria-label", "Hidden text: show");
+    return spoiler;
+  }
+  if (tag === "TG-EMOJI") return document.createElement("span");
+  if (tag === "A") return safeLink(node.getAttribute("href") || "");
+  return null;
+}
+
+function safeLink(href) {
+  let url;
+  try {
+    url = new URL(href);
+  } catch {
+    return document.createElement("span");
+  }
+  if (!SAFE_SCHEMES.includes(url.protocol) || url.protocol === "tg:") {
+    return document.createElement("span");  // mentions and odd schemes: plain text
+  }
+  const link = document.createElement("a");
+  link.href = url.href;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  return link;
+}
+
+/** Make /commands in text nodes clickable, as Telegram does (not inside links or code). */
+export function linkCommands(root) {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const found = [];
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (node.parentElement?.closest("a, code, pre")) continue;
+    COMMAND.lastIndex = 0;
+    if (COMMAND.test(node.data)) found.push(node);
+  }
+  for (const node of found) {
+    const pieces = document.createDocumentFragment();
+    let last = 0;
+    node.data.replace(COMMAND, (match, before, command, offset) => {
+      const start = offset + before.length;
+      pieces.append(node.data.slice(last, start));
+      const link = document.createElement("a");
+      link.className = "command";
+      link.href = "#";
+      link.dataset.command = command;
+      link.textContent = command;
+      pieces.append(link);
+      last = start + command.length;
+      return match;
+    });
+    pieces.append(node.data.slice(last));
+    node.replaceWith(pieces);
+  }
+}
+
+export function initials(name) {
+  const words = String(name || "?").trim().split(/\s+/);
+  const first = Array.from(words[0] || "?")[0] || "?";
+  const second = words.length > 1 ? Array.from(words[words.length - 1])[0] : "";
+  return (first + second).toUpperCase();
+}
+
+export function colorFor(id) {
+  return NAME_COLORS[Math.abs(Number(id)) % NAME_COLORS.length];
+}
+
+export function avatar(name, id, small = false) {
+  const element = document.createElement("span");
+  element.className = small ? "avatar small" : "avatar";
+  element.setAttribute("aria-hidden", "true");
+  element.style.setProperty("--avatar", colorFor(id));
+  element.textContent = initials(name);
+  return element;
+}
+
+export function timeOf(unix) {
+  return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export function dayOf(unix) {
+  const date = new Date(unix * 1000);
+  const today = new Date();
+  if (date.toDateString() === today.toDateString()) return "Today";
+  return date.toLocaleDateString([], { month: "long", day: "numeric" });
+}
+
+function fileSize(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const DOC_ICON = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 4v11m0 0l-4-4m4 4l4-4M5 19h14"/></svg>';
+
+/**
+ * One message row: the bubble and, under it, its inline keyboard.
+ * `me` is the persona looking at the chat; `group` says whether to show sender names.
+ */
+export function messageRow(message, { me, group }) {
+  const row = document.createElement("div");
+  row.className = "row";
+  row.dataset.id = String(message.id);
+  if (message.service) {
+    const note = document.createElement("div");
+    note.className = "service";
+    note.textContent = message.service;
+    row.append(note);
+    return row;
+  }
+  const mine = message.from.id === me;
+  if (mine) row.classList.add("out");
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  bubble.setAttribute("aria-label", `${mine ? "You" : message.from.name}, ${timeOf(message.date)}`);
+  bubble.setAttribute("role", "article");
+
+  if (group && !mine) {
+    const sender = document.createElement("div");
+    sender.className = "sender";
+    sender.style.setProperty("--name", colorFor(message.from.id));
+    sender.textContent = message.from.name;
+    bubble.append(sender);
+  }
+  if (message.reply_to) {
+    const quote = document.createElement("div");
+    quote.className = "reply-quote";
+    const who = document.createElement("strong");
+    who.textContent = message.reply_to.name;
+    quote.append(who, message.reply_to.text);
+    bubble.append(quote);
+  }
+  if (message.photo) {
+    const link = document.createElement("a");
+    link.className = "photo-link";
+    link.href = message.photo.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    const image = document.createElement("img");
+    image.className = "photo";
+    image.src = message.photo.url;
+    image.alt = message.html ? "Picture" : "Picture from the bot";
+    if (message.photo.width && message.photo.height) {
+      image.width = message.photo.width;
+      image.height = message.photo.height;
+    }
+    link.append(image);
+    bubble.append(link);
+  }
+  if (message.document) {
+    const link = document.createElement("a");
+    link.className = "doc";
+    link.href = message.document.url;
+    link.download = message.document.name;
+    const icon = document.createElement("span");
+    icon.className = "doc-icon";
+    icon.innerHTML = DOC_ICON;  // a constant of ours
+    const label = document.createElement("span");
+    const name = document.createElement("span");
+    name.className = "doc-name";
+    name.textContent = message.document.name;
+    const size = document.createElement("span");
+    size.className = "doc-size";
+    size.textContent = `${fileSize(message.document.size)} · Download`;
+    label.append(name, size);
+    link.append(icon, label);
+    link.setAttribute("aria-label", `Download ${message.document.name}`);
+    bubble.append(link);
+  }
+  if (message.contact) {
+    const card = document.createElement("div");
+    card.className = "contact";
+    const label = document.createElement("span");
+    const name = document.createElement("strong");
+    name.textContent = message.contact.name;
+    label.append(name, document.createElement("br"), message.contact.phone);
+    card.append(avatar(message.contact.name, message.from.id, true), label);
+    bubble.append(card);
+  }
+  const meta = document.createElement("span");
+  meta.className = "meta";
+  meta.textContent = (message.edited ? "edited " : "") + timeOf(message.date);
+  if (message.html) {
+    const text = document.createElement("div");
+    text.className = "text";
+    text.append(safeFragment(message.html));
+    linkCommands(text);
+    text.append(meta);
+    bubble.append(text);
+  } else {
+    bubble.append(meta);
+  }
+  row.append(bubble);
+
+  if (message.buttons && message.buttons.length) {
+    const keyboard = document.createElement("div");
+    keyboard.className = "inline-kb";
+    keyboard.setAttribute("role", "group");
+    keyboard.setAttribute("aria-label", "Buttons");
+    for (const buttons of message.buttons) {
+      const line = document.createElement("div");
+      line.className = "kb-row";
+      for (const spec of buttons) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "kb-button";
+        button.textContent = spec.text;
+        if (spec.data !== undefined) {
+          button.dataset.press = spec.data;
+          button.dataset.message = String(message.id);
+        } else if (spec.url) {
+          button.dataset.url = spec.url;
+        }
+        line.append(button);
+      }
+      keyboard.append(line);
+    }
+    row.append(keyboard);
+  }
+  return row;
+}
