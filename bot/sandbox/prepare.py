@@ -14,7 +14,7 @@ from bot.sandbox.cast import (
     Persona,
     personas_of,
 )
-from domain.model import Actor, Role
+from domain.model import Actor, Role, User
 from domain.ports import UnitOfWork
 from domain.services.common import audit
 from domain.services.users import add_user
@@ -61,6 +61,12 @@ def load_personas(database: Database) -> list[Persona]:
         users = uow.users.list()
         customers = {c.id: c.name for c in uow.customers.list(active_only=False)}
     return personas_of(users, customers)
+
+
+def load_users(database: Database) -> dict[int, User]:
+    """Active users with a Telegram account, by that account's id."""
+    with database.reader() as uow:
+        return {u.telegram_user_id: u for u in uow.users.list() if u.telegram_user_id is not None}
 
 
 def _subscribe_warehouse_group(uow: UnitOfWork) -> None:

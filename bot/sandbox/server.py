@@ -34,10 +34,11 @@ from bot.sandbox.cast import (
 )
 from bot.sandbox.history import ChatHistory, move_counters_past_database
 from bot.sandbox.jobs import JobRunner, NoJobs
-from bot.sandbox.prepare import load_personas
+from bot.sandbox.prepare import load_personas, load_users
 from bot.sandbox.views import event_view
 from bot.sandbox.web import add_page_routes
 from bot.settings import Settings
+from handlers.i18n import pick_language
 from storage.database import Database
 
 logger = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ class Sandbox:
             await self._stop_server()
             raise
         self.front = front
+        await self._install_missing_menus()
         return self.url
 
     async def stop(self) -> None:
@@ -218,6 +220,26 @@ class Sandbox:
             }
         )
         return replace(BotConfig.from_settings(settings), poll_timeout=POLL_TIMEOUT)
+
+    async def _install_missing_menus(self) -> None:
+        """Give each persona the command menu of their role, as the bot did when they joined
+        (the demo's people joined before the sandbox existed)."""
+        engine = self.front.engine if self.front is not None else None
+        if engine is None:
+            return
+        users = await asyncio.to_thread(load_users, self.database)
+        default = self.settings.default_language
+        for person in list(self.personas.values()):
+            user = users.get(person.telegram_id)
+            if user is None or (f"chat:{person.telegram_id}", "") in self.account.commands:
+                continue
+            language = pick_language(user.language, person.language_code, default)
+            menu = engine.menu_for(user, person.telegram_id, language)
+            commands = [{"command": c, "description": d} for c, d in menu.commands]
+            scope = {"type": "chat", "chat_id": person.telegram_id}
+            await self.emulator.call_api(
+                "setMyCommands", bot=self.account, commands=commands, scope=scope
+            )
 
     # --- people and chats ---------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
 
@@ -229,7 +229,8 @@ async def _send_document(request: web.Request) -> web.Response:
     caption = form.get("caption")
     message = await sandbox.emulator.send_document(
         person.telegram_id,
-        upload.filename or "file",
+        # Browsers and aiohttp percent-encode odd characters (quotes; aiohttp: all non-ASCII).
+        unquote(upload.filename or "") or "file",
         data,
         upload.content_type,
         caption=caption if isinstance(caption, str) and caption else None,
