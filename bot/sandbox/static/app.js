@@ -93,10 +93,10 @@ async function choosePersona(id, chatId) {
   state.personaId = next.id;
   const wanted = chatId ?? state.lastChat[next.id];
   const target = next.chats.find((c) => c.id === wanted) || next.chats[0];
-  await openChat(target.id);
+  await openChat(target.id, { close: false });  // on a phone: the chat is chosen next
 }
 
-async function openChat(chatId) {
+async function openChat(chatId, { close = true } = {}) {
   state.chatId = chatId;
   state.lastChat[state.personaId] = chatId;
   state.keyboardHidden = false;
@@ -105,7 +105,7 @@ async function openChat(chatId) {
   renderPeople();
   renderChats();
   renderHeader();
-  closeSide();
+  if (close) closeSide();
   await loadChat();
 }
 

@@ -10,7 +10,8 @@ const SIMPLE_TAGS = {
   S: "s", STRIKE: "s", DEL: "s", CODE: "code", PRE: "pre", BLOCKQUOTE: "blockquote",
 };
 const SAFE_SCHEMES = ["http:", "https:", "mailto:", "tg:"];
-const COMMAND = /(^|[\s(])(\/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?)(?![\w/@])/g;
+// A /command (clickable: it sends itself) or a web address (a link), as Telegram detects them.
+const DETECTED = /(^|[\s(])(\/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/@])|https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'])/g;
 const NAME_COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
 
 /** Telegram HTML → a DocumentFragment with only Telegram's formatting. */
@@ -77,29 +78,35 @@ function safeLink(href) {
   return link;
 }
 
-/** Make /commands in text nodes clickable, as Telegram does (not inside links or code). */
-export function linkCommands(root) {
+/** Make /commands and web addresses in text clickable, as Telegram does (not inside links
+ * or code). */
+export function linkify(root) {
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const found = [];
   while (walker.nextNode()) {
     const node = walker.currentNode;
     if (node.parentElement?.closest("a, code, pre")) continue;
-    COMMAND.lastIndex = 0;
-    if (COMMAND.test(node.data)) found.push(node);
+    DETECTED.lastIndex = 0;
+    if (DETECTED.test(node.data)) found.push(node);
   }
   for (const node of found) {
     const pieces = document.createDocumentFragment();
     let last = 0;
-    node.data.replace(COMMAND, (match, before, command, offset) => {
+    node.data.replace(DETECTED, (match, before, detected, offset) => {
       const start = offset + before.length;
       pieces.append(node.data.slice(last, start));
-      const link = document.createElement("a");
-      link.className = "command";
-      link.href = "#";
-      link.dataset.command = command;
-      link.textContent = command;
+      let link;
+      if (detected.startsWith("/")) {
+        link = document.createElement("a");
+        link.className = "command";
+        link.href = "#";
+        link.dataset.command = detected;
+      } else {
+        link = safeLink(detected);
+      }
+      link.textContent = detected;
       pieces.append(link);
-      last = start + command.length;
+      last = start + detected.length;
       return match;
     });
     pieces.append(node.data.slice(last));
@@ -237,7 +244,7 @@ export function messageRow(message, { me, group }) {
     const text = document.createElement("div");
     text.className = "text";
     text.append(safeFragment(message.html));
-    linkCommands(text);
+    linkify(text);
     text.append(meta);
     bubble.append(text);
   } else {
