@@ -415,6 +415,13 @@ async function sendFile(file) {
 // --- the reply keyboard and the command menu ---------------------------------------------
 
 function renderReplyKeyboard() {
+  const messages = $("messages");
+  const stick = nearBottom(messages);
+  drawReplyKeyboard();
+  if (stick) messages.scrollTop = messages.scrollHeight;  // the keyboard must not hide the question
+}
+
+function drawReplyKeyboard() {
   const keyboard = state.keyboards.get(state.chatId);
   const box = $("reply-keyboard");
   const toggle = $("toggle-keyboard");
