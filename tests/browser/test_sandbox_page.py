@@ -135,3 +135,73 @@ async def test_an_order_typed_tapped_and_shipped_from_the_group(
 
         assert chat.problems == []
         await context.close()
+
+
+async def test_an_invite_link_opens_as_someone_new(
+    demo_template: Path, tmp_path: Path, browser: Any
+) -> None:
+    async with running_sandbox(demo_template, tmp_path) as (sandbox, _):
+        context = await browser.new_context(viewport=DESKTOP)
+        chat = ChatPage(await context.new_page())
+        await chat.open(sandbox.url)
+        await chat.be("Li Wei")
+        await chat.type("/invite")
+        await chat.wait_bot("Who do you want to invite?")
+        await chat.tap("salesperson")
+        invite = await chat.wait_bot("?start=")
+
+        # The link is a link (the bot sent it as plain text; Telegram makes it clickable).
+        await invite.locator("a", has_text="?start=").click()
+        await chat.page.get_by_role("button", name="Open as someone new").click()
+        await chat.wait_bot("Welcome")
+        newcomer = chat.page.locator("#personas .pick[aria-current='true']")
+        await newcomer.filter(has_text="Salesperson").wait_for(timeout=TIMEOUT_MS)
+        assert chat.problems == []
+        await context.close()
+
+
+async def test_only_telegram_formatting_survives_the_page(
+    demo_template: Path, tmp_path: Path, browser: Any
+) -> None:
+    """Whatever HTML reached the page, only Telegram's tags (as the server writes them) become
+    elements; anything else is shown as text."""
+    hostile = (
+        '<b>bold</b> <i>it</i> <code>c</code> <pre><code class="language-py">p</code></pre>'
+        "<script>document.body.dataset.pwned='1'</script>"
+        "<img src=x onerror=\"document.body.dataset.pwned='1'\">"
+        "<a href=\"javascript:document.body.dataset.pwned='1'\">js</a>"
+        '<a href="https://example.com/" onclick="x()">click</a>'
+        '<a href="https://example.com/?a=1&amp;b=2">web</a>'
+        '<tg-spoiler>secret</tg-spoiler> <u style="color:red">u</u> 1 &lt; 2 /help'
+    )
+    async with running_sandbox(demo_template, tmp_path) as (sandbox, _):
+        context = await browser.new_context(viewport=DESKTOP)
+        chat = ChatPage(await context.new_page())
+        await chat.open(sandbox.url)
+        rebuilt = await chat.page.evaluate(
+            """async (html) => {
+                const { safeFragment, linkify } = await import("/static/render.js");
+                const box = document.createElement("div");
+                box.append(safeFragment(html));
+                linkify(box);
+                return {
+                    tags: [...box.querySelectorAll("*")].map((e) => e.tagName.toLowerCase()),
+                    attributes: [...box.querySelectorAll("*")].flatMap(
+                        (e) => [...e.attributes].map((a) => a.name)),
+                    links: [...box.querySelectorAll("a:not(.command)")].map((a) => a.href),
+                    text: box.textContent,
+                };
+            }""",
+            hostile,
+        )
+        assert chat.problems == []
+        await context.close()
+    # The javascript: link is a span; the link with onclick and <u style> stay text.
+    assert rebuilt["tags"] == ["strong", "em", "code", "pre", "code", "span", "a", "span", "a"]
+    assert set(rebuilt["attributes"]) <= {
+        "href", "target", "rel", "class", "data-language", "data-command", "tabindex", "role",
+        "aria-label",
+    }
+    assert rebuilt["links"] == ["https://example.com/?a=1&b=2"]
+    assert "<script>document.body.dataset.pwned='1'</script>" in rebuilt["text"]
+    assert "1 < 2" in rebuilt["text"]

@@ -1,63 +1,75 @@
 // Building the chat's DOM: Telegram HTML made safe, and one element per message.
 //
 // The bot's text contains what people typed (customer names, notes...). The server renders it
-// as Telegram HTML with every character escaped; here it is parsed into an inert document and
-// rebuilt from scratch, keeping only Telegram's tags and attributes: nothing the bot relays
-// can become a script, a style, an image or a form.
+// as Telegram HTML with every character of the text escaped. Here it is never handed to the
+// browser's HTML parser: a small tokenizer accepts only the tags Telegram allows, in the exact
+// form the server writes them, and builds elements one by one; any other markup stays text.
+// Nothing the bot relays can become a script, a style, an image or a form.
 
-const SIMPLE_TAGS = {
-  B: "strong", STRONG: "strong", I: "em", EM: "em", U: "u", INS: "u",
-  S: "s", STRIKE: "s", DEL: "s", CODE: "code", PRE: "pre", BLOCKQUOTE: "blockquote",
+const OPEN_TAGS = {
+  b: "strong", i: "em", u: "u", s: "s", code: "code", pre: "pre", blockquote: "blockquote",
 };
-const SAFE_SCHEMES = ["http:", "https:", "mailto:", "tg:"];
+const TOKEN = /<[^<>]*>|[^<]+|</g;
+const ENTITIES = { "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+const SAFE_SCHEMES = ["http:", "https:", "mailto:"];
 // A /command (clickable: it sends itself) or a web address (a link), as Telegram detects them.
 const DETECTED = /(^|[\s(])(\/[a-zA-Z0-9_]{1,64}(?:@[a-zA-Z0-9_]{3,32})?(?![\w/@])|https?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]'])/g;
 const NAME_COLORS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774"];
 
+function decodeEntities(text) {
+  return text.replace(/&(lt|gt|amp|quot|#x27|#39);/g, (entity) => ENTITIES[entity]);
+}
+
 /** Telegram HTML → a DocumentFragment with only Telegram's formatting. */
 export function safeFragment(html) {
-  const parsed = new DOMParser().parseFromString(`<body>${html}</body>`, "text/html");
-  const out = document.createDocumentFragment();
-  for (const node of parsed.body.childNodes) appendSafe(out, node);
-  return out;
-}
-
-function appendSafe(parent, node) {
-  if (node.nodeType === Node.TEXT_NODE) {
-    parent.append(document.createTextNode(node.data));
-    return;
-  }
-  if (node.nodeType !== Node.ELEMENT_NODE) return;
-  const element = safeElement(node);
-  if (element === null) {  // unknown tag: keep its text, drop the tag
-    for (const child of node.childNodes) appendSafe(parent, child);
-    return;
-  }
-  for (const child of node.childNodes) appendSafe(element, child);
-  parent.append(element);
-}
-
-function safeElement(node) {
-  const tag = node.tagName;
-  if (tag in SIMPLE_TAGS) {
-    const element = document.createElement(SIMPLE_TAGS[tag]);
-    if (tag === "CODE") {
-      const language = /^language-([\w+#-]{1,32})$/.exec(node.getAttribute("class") || "");
-      if (language) element.dataset.language = language[1];
+  const root = document.createDocumentFragment();
+  const open = [];  // [tag name, element]
+  let parent = root;
+  for (const [token] of String(html).matchAll(TOKEN)) {
+    const element = token.startsWith("<") && token.length > 1 ? openingTag(token) : null;
+    if (element) {
+      parent.append(element.node);
+      open.push([element.name, element.node]);
+      parent = element.node;
+      continue;
     }
-    if (tag === "BLOCKQUOTE" && node.hasAttribute("expandable")) element.className = "expandable";
-    return element;
+    const closing = /^<\/([a-z-]+)>$/.exec(token);
+    if (closing && open.length && open[open.length - 1][0] === closing[1]) {
+      open.pop();
+      parent = open.length ? open[open.length - 1][1] : root;
+      continue;
+    }
+    parent.append(document.createTextNode(decodeEntities(token)));
   }
-  if (tag === "TG-SPOILER" || (tag === "SPAN" && node.getAttribute("class") === "tg-spoiler")) {
-    const spoiler = document.createElement("span");
-    spoiler.className = "spoiler";
-    spoiler.tabIndex = 0;
-    spoiler.setAttribute("role", "button");
-    spoiler.setAttribute("aria-label", "Hidden text: show");
-    return spoiler;
+  return root;
+}
+
+function openingTag(token) {
+  let match = /^<(b|i|u|s|code|pre|blockquote)>$/.exec(token);
+  if (match) return { name: match[1], node: document.createElement(OPEN_TAGS[match[1]]) };
+  if (token === "<blockquote expandable>") {
+    const node = document.createElement("blockquote");
+    node.className = "expandable";
+    return { name: "blockquote", node };
   }
-  if (tag === "TG-EMOJI") return document.createElement("span");
-  if (tag === "A") return safeLink(node.getAttribute("href") || "");
+  match = /^<code class="language-([\w+#-]{1,32})">$/.exec(token);
+  if (match) {
+    const node = document.createElement("code");
+    node.dataset.language = match[1];
+    return { name: "code", node };
+  }
+  if (token === "<tg-spoiler>") {
+    const node = document.createElement("span");
+    node.className = "spoiler";
+    node.tabIndex = 0;
+    node.setAttribute("role", "button");
+    node.setAttribute("aria-label", "Hidden text: show");
+    return { name: "tg-spoiler", node };
+  }
+  match = /^<tg-emoji emoji-id="[^"]*">$/.exec(token);
+  if (match) return { name: "tg-emoji", node: document.createElement("span") };
+  match = /^<a href="([^"]*)">$/.exec(token);
+  if (match) return { name: "a", node: safeLink(decodeEntities(match[1])) };
   return null;
 }
 
@@ -68,8 +80,8 @@ function safeLink(href) {
   } catch {
     return document.createElement("span");
   }
-  if (!SAFE_SCHEMES.includes(url.protocol) || url.protocol === "tg:") {
-    return document.createElement("span");  // mentions and odd schemes: plain text
+  if (!SAFE_SCHEMES.includes(url.protocol)) {
+    return document.createElement("span");  // mentions (tg://) and odd schemes: plain text
   }
   const link = document.createElement("a");
   link.href = url.href;
