@@ -113,6 +113,7 @@ def sandbox(
         )
     except StartupError as error:
         raise _fail(str(error)) from None
+    typer.echo("Sandbox stopped; its chats are kept for next time.")
 
 
 @db_app.command("upgrade")
