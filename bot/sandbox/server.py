@@ -60,6 +60,9 @@ class Listeners:
         self._queues.add(queue)
         return queue
 
+    def __contains__(self, queue: object) -> bool:
+        return queue in self._queues
+
     def remove(self, queue: asyncio.Queue[JSON | None]) -> None:
         self._queues.discard(queue)
 
@@ -67,8 +70,8 @@ class Listeners:
         for queue in list(self._queues):
             try:
                 queue.put_nowait(body)
-            except asyncio.QueueFull:  # a stalled page: it reloads everything when it returns
-                self._queues.discard(queue)
+            except asyncio.QueueFull:  # a stalled page: its stream ends, and on reconnecting
+                self._queues.discard(queue)  # it reloads what it shows
 
     def close(self) -> None:
         self.publish(None)

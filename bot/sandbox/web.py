@@ -277,6 +277,8 @@ async def _events(request: web.Request) -> web.StreamResponse:
             try:
                 body = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
             except TimeoutError:
+                if queue not in sandbox.listeners:
+                    break  # it fell too far behind: the page reconnects and reloads
                 await response.write(b": still here\n\n")
                 continue
             if body is None:
