@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import io
 import pickle
+import subprocess
+import sys
 import warnings
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +29,7 @@ from notifications.charts import (
     AGEING_COLOURS,
     AVERAGE,
     BAR,
+    CJK_FAMILIES,
     MAX_PNG_BYTES,
     ChartFonts,
     ageing_chart,
@@ -273,3 +276,21 @@ class TestOffTheLoop:
     def test_the_figures_cross_a_process_boundary(self) -> None:
         """A ProcessPoolExecutor may render: the summary pickles and comes back equal."""
         assert pickle.loads(pickle.dumps(BUSY)) == BUSY
+
+
+@needs_cjk
+def test_a_font_installed_after_matplotlib_cached_its_list_is_found() -> None:
+    """matplotlib lists fonts once and caches the list; a CJK font added later is looked for
+    on disk (in a fresh process, so this one's font list stays as it is)."""
+    script = (
+        "from matplotlib import font_manager as fm\n"
+        "fm.fontManager.ttflist = [f for f in fm.fontManager.ttflist\n"
+        "    if not any(k in f.fname.lower() for k in ('cjk', 'wqy', 'sourcehan', 'droid'))]\n"
+        "from notifications.charts import find_cjk_family, _known_cjk_family\n"
+        "assert _known_cjk_family() is None\n"
+        "print(find_cjk_family())\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert found in CJK_FAMILIES
