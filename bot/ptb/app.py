@@ -30,6 +30,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
 from bot.ptb.gateway import PtbGateway
 from bot.ptb.processor import PerChatUpdateProcessor
+from bot.ptb.request import AiohttpRequest
 from bot.ptb.updates import ChatMoved, MemberChange, translate
 from bot.ptb.webhook import WebhookServer
 from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError, install_menus, warm_up
@@ -89,6 +90,8 @@ class PtbFrontEnd:
             .token(config.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(self.processor)
             .job_queue(None)
             .build()
