@@ -50,11 +50,12 @@ class ProductIndex:
 
 def visible_customers(uow: UnitOfWork, user_id: int | None, role: Role | None) -> list[Customer]:
     """Customers a person may pick: a salesperson their own (and unassigned), owners everyone."""
-    customers = uow.customers.list()
     if role is Role.SALES:
-        return [c for c in customers if c.sales_rep_id in (None, user_id)]
+        if user_id is None:
+            return [c for c in uow.customers.list() if c.sales_rep_id is None]
+        return uow.customers.list(sales_rep_id=user_id, with_unassigned=True)
     if role is Role.OWNER:
-        return customers
+        return uow.customers.list()
     return []
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, case, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, distinct, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -386,12 +386,21 @@ class SqlCustomers(_Repo):
         rows = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.name_key == name_key))
         return [self._customer(row) for row in rows]
 
-    def list(self, *, active_only: bool = True, sales_rep_id: int | None = None) -> list[Customer]:
+    def list(
+        self,
+        *,
+        active_only: bool = True,
+        sales_rep_id: int | None = None,
+        with_unassigned: bool = False,
+    ) -> list[Customer]:
         query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
         if active_only:
             query = query.where(CUSTOMERS.c.active.is_(True))
         if sales_rep_id is not None:
-            query = query.where(CUSTOMERS.c.sales_rep_id == sales_rep_id)
+            mine = CUSTOMERS.c.sales_rep_id == sales_rep_id
+            query = query.where(
+                or_(mine, CUSTOMERS.c.sales_rep_id.is_(None)) if with_unassigned else mine
+            )
         return [self._customer(row) for row in self._exec(query)]
 
     def update(self, customer_id: int, **fields: object) -> None:
@@ -973,6 +982,32 @@ class SqlOrders(_Repo):
         )
         return self._orders(list(self._exec(query)))
 
+    def find_twin(
+        self, customer_id: int, since: datetime, quantities: Mapping[int, int]
+    ) -> SalesOrder | None:
+        if not quantities:
+            return None
+        # Grouped in the database: only the twin itself (if any) is loaded with its lines.
+        same = [func.count(distinct(LINES.c.product_id)) == len(quantities)]
+        for product_id, milli in quantities.items():
+            asked = case((LINES.c.product_id == product_id, LINES.c.quantity_milli), else_=0)
+            same.append(func.sum(asked) == milli)
+        query = (
+            select(ORDERS.c.id)
+            .join_from(ORDERS, LINES, LINES.c.order_id == ORDERS.c.id)
+            .where(
+                ORDERS.c.customer_id == customer_id,
+                ORDERS.c.created_at >= since,
+                ORDERS.c.status != str(OrderStatus.CANCELLED),
+            )
+            .group_by(ORDERS.c.id, ORDERS.c.created_at)
+            .having(and_(*same))
+            .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+            .limit(1)
+        )
+        found = self._exec(query).scalar()
+        return None if found is None else self.get(int(found))
+
 
 _SHIPMENT_LINES = (
     select(SHIPMENT_LINES)
@@ -1413,13 +1448,21 @@ class SqlAudit(_Repo):
 # --- conversations and chats -----------------------------------------------------------------
 
 
+_CONVERSATION_KEY = and_(
+    CONVERSATIONS.c.chat_id == _b("b_chat_id"), CONVERSATIONS.c.user_id == _b("b_user_id")
+)
+_CONVERSATION_GET = select(CONVERSATIONS).where(_CONVERSATION_KEY)
+_CONVERSATION_UPDATE = update(CONVERSATIONS).where(_CONVERSATION_KEY)
+_CONVERSATION_INSERT = insert(CONVERSATIONS)
+_PROCESSED_INSERT = {
+    "sqlite": sqlite_insert(PROCESSED).on_conflict_do_nothing(),
+    "postgresql": pg_insert(PROCESSED).on_conflict_do_nothing(),
+}
+
+
 class SqlConversations(_Repo):
     def get(self, chat_id: int, user_id: int) -> ConversationRecord | None:
-        row = self._exec(
-            select(CONVERSATIONS).where(
-                CONVERSATIONS.c.chat_id == chat_id, CONVERSATIONS.c.user_id == user_id
-            )
-        ).first()
+        row = self._exec(_CONVERSATION_GET, {"b_chat_id": chat_id, "b_user_id": user_id}).first()
         if row is None:
             return None
         return ConversationRecord(
@@ -1441,27 +1484,20 @@ class SqlConversations(_Repo):
             "updated_at": record.updated_at,
         }
         changed = self._exec(
-            update(CONVERSATIONS)
-            .where(
-                CONVERSATIONS.c.chat_id == record.chat_id,
-                CONVERSATIONS.c.user_id == record.user_id,
-            )
-            .values(**values)
+            _CONVERSATION_UPDATE,
+            {"b_chat_id": record.chat_id, "b_user_id": record.user_id, **values},
         )
         if changed.rowcount == 0:
             self._exec(
-                insert(CONVERSATIONS).values(
-                    chat_id=record.chat_id, user_id=record.user_id, **values
-                )
+                _CONVERSATION_INSERT,
+                {"chat_id": record.chat_id, "user_id": record.user_id, **values},
             )
 
 
 class SqlProcessedUpdates(_Repo):
     def try_record(self, update_id: int, at: datetime) -> bool:
-        builder = pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
-        result = self._exec(
-            builder(PROCESSED).values(update_id=update_id, at=at).on_conflict_do_nothing()
-        )
+        statement = _PROCESSED_INSERT[self._uow.dialect]
+        result = self._exec(statement, {"update_id": update_id, "at": at})
         return result.rowcount == 1
 
 
