@@ -297,16 +297,17 @@ class BotMetrics:
 
     lag: LoopLag = field(default_factory=LoopLag)
     handled: int = 0
-    engine: list[float] = field(default_factory=list)  # seconds per engine step (thread)
-    engine_cpu: list[float] = field(default_factory=list)  # its CPU seconds (that thread)
+    engine: list[float] = field(default_factory=list)  # seconds the loop waited per step
+    engine_cpu: list[float] = field(default_factory=list)  # the engine's CPU seconds per step
     engine_by_step: dict[str, list[float]] = field(default_factory=dict)  # CPU s per input kind
     deliver: list[float] = field(default_factory=list)  # seconds per delivery of replies
     in_bot: list[float] = field(default_factory=list)  # seconds per update inside the bot
     gc_pauses: list[float] = field(default_factory=list)  # seconds per gen-2 collection
     cpu_at_mark: float = 0.0
+    engine_calls: Any = None  # the order bot's engine process: its CPU counts as the bot's
+    engine_process_cpu_at_mark: float = 0.0
     wall_at_mark: float = 0.0
     profiler: cProfile.Profile | None = None  # the loop thread's, while a window is profiled
-    thread_profiles: list[cProfile.Profile] = field(default_factory=list)
     profiled: bool = False  # only the first window (saturation) is profiled
 
     def watch_gc(self) -> None:
@@ -340,7 +341,13 @@ class BotMetrics:
             self.profiler = cProfile.Profile()
             self.profiler.enable()
 
-    def report(self, profile_to: Path | None = None) -> dict[str, Any]:
+    async def engine_process_cpu(self) -> float:
+        """CPU seconds the engine process has used (0 for a bot without one)."""
+        if self.engine_calls is None:
+            return 0.0
+        return float(await self.engine_calls.call("cpu_seconds"))
+
+    def report(self, profile_to: Path | None = None, engine_cpu_s: float = 0.0) -> dict[str, Any]:
         if self.profiler is not None:
             self.profiler.disable()
             if profile_to is not None:
@@ -350,7 +357,9 @@ class BotMetrics:
         return {
             "handled": self.handled,
             "wall_s": time.perf_counter() - self.wall_at_mark,
-            "cpu_s": time.process_time() - self.cpu_at_mark,
+            # Both processes of the order bot: the event loop's and the engine's.
+            "cpu_s": time.process_time() - self.cpu_at_mark + engine_cpu_s,
+            "engine_process_cpu_s": round(engine_cpu_s, 3),
             "lag_ms": summary(lag_ms),
             "stalls_over_10ms": sum(1 for s in lag_ms if s > GOAL_STALL_MS),
             "engine_ms": summary([s * 1000 for s in self.engine]),
@@ -367,15 +376,11 @@ class BotMetrics:
         }
 
     def write_profile(self, path: Path) -> None:
-        """Top functions of the loop thread and of the engine steps (wall time: a step waiting
-        for SQLite's write lock counts), by own and by total time."""
-        profiles = [p for p in [self.profiler, *self.thread_profiles] if p is not None]
-        if not profiles:
+        """Top functions of the event loop's thread, by own and by total time."""
+        if self.profiler is None:
             return
         with path.open("w") as out:
-            stats = pstats.Stats(profiles[0], stream=out)
-            for extra in profiles[1:]:
-                stats.add(extra)
+            stats = pstats.Stats(self.profiler, stream=out)
             stats.dump_stats(path.with_suffix(".prof"))  # for pstats / snakeviz
             stats.strip_dirs()
             out.write("=== by own time ===\n")
@@ -393,31 +398,17 @@ def input_kind(incoming: Any) -> str:
     return "text"
 
 
-def instrument_order_bot(front: Any, metrics: BotMetrics, profiling: bool) -> None:
-    """Time the engine step, the delivery and the whole update inside the bot."""
-    engine, delivery, processor = front.engine, front.delivery, front.processor
-    handle, deliver, process = engine.handle, delivery.deliver, processor.do_process_update
-    local = threading.local()
+def instrument_order_bot(front: Any, metrics: BotMetrics) -> None:
+    """Time the engine step (as the event loop waits for it, and the engine's CPU for it), the
+    delivery and the whole update inside the bot."""
+    calls, delivery, processor = front.engine_calls, front.delivery, front.processor
+    deliver, process = delivery.deliver, processor.do_process_update
     clock = time.perf_counter
 
-    def timed_handle(incoming: Any) -> Any:
-        profiler: cProfile.Profile | None = None
-        if profiling and metrics.profiler is not None:
-            profiler = getattr(local, "profiler", None)
-            if profiler is None:
-                profiler = local.profiler = cProfile.Profile()
-                metrics.thread_profiles.append(profiler)
-            profiler.enable()
-        start, cpu = clock(), time.thread_time()
-        try:
-            return handle(incoming)
-        finally:
-            metrics.engine.append(clock() - start)
-            used = time.thread_time() - cpu
-            metrics.engine_cpu.append(used)
-            metrics.engine_by_step.setdefault(input_kind(incoming), []).append(used)
-            if profiler is not None:
-                profiler.disable()
+    def observe(incoming: Any, wall: float, cpu: float) -> None:
+        metrics.engine.append(wall)
+        metrics.engine_cpu.append(cpu)
+        metrics.engine_by_step.setdefault(input_kind(incoming), []).append(cpu)
 
     async def timed_deliver(incoming: Any, replies: Any) -> None:
         start = clock()
@@ -433,26 +424,35 @@ def instrument_order_bot(front: Any, metrics: BotMetrics, profiling: bool) -> No
         finally:
             metrics.in_bot.append(clock() - start)
 
-    engine.handle = timed_handle
+    calls.observer = observe
     delivery.deliver = timed_deliver
     processor.do_process_update = timed_process
 
 
-async def start_order_bot(api: str, db_path: Path, metrics: BotMetrics, profiling: bool) -> Any:
-    from bot.runner import BotConfig, build_front_end
+async def start_order_bot(api: str, db_path: Path, metrics: BotMetrics) -> Any:
+    from bot.runner import BotConfig, build_front_end, engine_spec
     from domain.clock import SystemClock
     from domain.ports import LedgerPolicy
     from storage.database import Database
 
-    database = Database(f"sqlite:///{db_path}", clock=SystemClock(TIMEZONE), policy=LedgerPolicy())
+    url = f"sqlite:///{db_path}"
+    database = Database(url, clock=SystemClock(TIMEZONE), policy=LedgerPolicy())
     config = BotConfig(token=ORDER_TOKEN, api_base_url=api, timezone=TIMEZONE, poll_timeout=10.0)
 
     def handled(update_id: int) -> None:
         metrics.handled += 1
 
-    front = build_front_end("ptb", config, database.uow, on_handled=handled)
+    # As `chaterp run` builds it: the engine in a process of its own.
+    front = build_front_end(
+        "ptb",
+        config,
+        database.uow,
+        on_handled=handled,
+        engine_process=engine_spec(url, LedgerPolicy()),
+    )
     await front.start()
-    instrument_order_bot(front, metrics, profiling)
+    instrument_order_bot(front, metrics)
+    metrics.engine_calls = front.engine_calls
     return front
 
 
@@ -505,7 +505,7 @@ async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | N
     profiling = profile_dir is not None and kind == "order"
     if kind == "order":
         assert db_path is not None
-        bot = await start_order_bot(api, db_path, metrics, profiling)
+        bot = await start_order_bot(api, db_path, metrics)
     else:
         bot = await start_echo_bot(api, metrics)
     metrics.lag.start(watch_stalls=profile_dir is not None)
@@ -518,11 +518,13 @@ async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | N
         while True:
             line = (await reader.readline()).decode().strip()
             if line == "mark":
+                metrics.engine_process_cpu_at_mark = await metrics.engine_process_cpu()
                 metrics.mark(profiling)
                 print("ok", flush=True)
             elif line == "report":
                 target = profile_dir / "chat-profile.txt" if profile_dir is not None else None
-                print(json.dumps(metrics.report(target)), flush=True)
+                engine_cpu = await metrics.engine_process_cpu() - metrics.engine_process_cpu_at_mark
+                print(json.dumps(metrics.report(target, engine_cpu)), flush=True)
             else:  # "stop", or the parent went away
                 break
     finally:
