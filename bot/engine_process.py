@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
-from domain.ports import LedgerPolicy
+from domain.ports import Clock, LedgerPolicy
 from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine, apology
 from handlers.incoming import Incoming
@@ -88,6 +88,7 @@ class EngineSpec:
     policy: LedgerPolicy
     threads: int = ENGINE_THREADS
     log_level: int = logging.INFO
+    clock: Clock | None = None  # None: the system clock (tests pass a picklable fixed one)
 
 
 # --- the engine in this process -------------------------------------------------------------
@@ -148,6 +149,11 @@ class EngineProcess:
     @property
     def pid(self) -> int | None:
         return None if self._process is None else self._process.pid
+
+    @property
+    def running(self) -> bool:
+        """The child is up and answering (it is started again on the next call if not)."""
+        return self._alive()
 
     async def start(self) -> None:
         """Start the child and wait until it has built its engine (its product index)."""
@@ -312,9 +318,8 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
     if not isinstance(spec, EngineSpec):
         raise SystemExit(f"the engine process expected an EngineSpec, not {type(spec)!r}")
     configure_logging(spec.log_level)
-    database = Database(
-        spec.database_url, clock=SystemClock(spec.settings.timezone), policy=spec.policy
-    )
+    clock = spec.clock or SystemClock(spec.settings.timezone)
+    database = Database(spec.database_url, clock=clock, policy=spec.policy)
     engine = build_engine(database.uow, spec.settings)
     warm_up(engine, database.uow)
     lock = threading.Lock()
