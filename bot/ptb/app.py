@@ -36,7 +36,7 @@ from bot.engine_process import (
     ThreadedEngine,
 )
 from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
-from bot.ptb.gateway import PtbGateway
+from bot.ptb.gateway import PtbGateway, quiet_api_request_warnings
 from bot.ptb.processor import PerChatUpdateProcessor
 from bot.ptb.request import AiohttpRequest
 from bot.ptb.updates import ChatMoved, MemberChange, translate
@@ -72,6 +72,7 @@ def harden_ptb_logging() -> None:
     """Token redaction on every record, quiet HTTP loggers, no echo of a wrong secret."""
     install_record_redaction()
     quiet_noisy_loggers()
+    quiet_api_request_warnings()
     updater_log = logging.getLogger("telegram.ext.Updater")
     if not any(isinstance(f, _DropWrongSecret) for f in updater_log.filters):
         updater_log.addFilter(_DropWrongSecret())

@@ -639,27 +639,30 @@ async def test_the_processor_bounds_concurrency() -> None:
 # --- PTB mapping on its own -------------------------------------------------------------------
 
 
-def test_keyboards_become_ptb_markup() -> None:
+def test_keyboards_become_bot_api_markup() -> None:
+    """The JSON the gateway sends parses as the Bot API's (PTB's) markup types."""
     from telegram import ForceReply as PtbForceReply
-    from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+    from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
     from bot.ptb.gateway import markup
     from handlers.replies import ForceReply, RemoveKeyboard, ReplyKeyboard
 
-    inline = markup(InlineKeyboard.of([Button("A", "c:1:a"), Button("B", "c:1:b")]))
-    assert isinstance(inline, InlineKeyboardMarkup)
+    inline = InlineKeyboardMarkup.de_json(
+        markup(InlineKeyboard.of([Button("A", "c:1:a"), Button("B", "c:1:b")])), None
+    )
     assert [[(b.text, b.callback_data) for b in row] for row in inline.inline_keyboard] == [
         [("A", "c:1:a"), ("B", "c:1:b")]
     ]
     keys = markup(ReplyKeyboard((("Skip",),), contact="📱 Share contact"))
-    assert isinstance(keys, ReplyKeyboardMarkup) and keys.one_time_keyboard
-    assert [[(k.text, bool(k.request_contact)) for k in row] for row in keys.keyboard] == [
-        [("Skip", False)],
-        [("📱 Share contact", True)],
-    ]
-    assert isinstance(markup(RemoveKeyboard()), ReplyKeyboardRemove)
-    forced = markup(ForceReply("Quantity"))
-    assert isinstance(forced, PtbForceReply) and forced.input_field_placeholder == "Quantity"
+    assert keys == {
+        "keyboard": [[{"text": "Skip"}], [{"text": "📱 Share contact", "request_contact": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+    assert ReplyKeyboardRemove.de_json(markup(RemoveKeyboard()), None).remove_keyboard
+    forced = PtbForceReply.de_json(markup(ForceReply("Quantity")), None)
+    assert forced.force_reply and forced.input_field_placeholder == "Quantity"
+    assert markup(ForceReply("")) == {"force_reply": True}
     assert markup(None) is None
 
 
