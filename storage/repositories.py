@@ -179,11 +179,14 @@ class _Repo:
 # --- users and invites ---------------------------------------------------------------------
 
 
+_ROLES = {str(role): role for role in Role}  # a dict lookup: Role(text) costs several calls
+
+
 def _user(row: Row[Any]) -> User:
     return User(
         id=row.id,
         name=row.name,
-        role=Role(row.role),
+        role=_ROLES[row.role],
         telegram_user_id=row.telegram_user_id,
         customer_id=row.customer_id,
         language=row.language,
@@ -194,6 +197,8 @@ def _user(row: Row[Any]) -> User:
 
 _USER_BY_ID = select(USERS).where(USERS.c.id == _b("b_id"))
 _USER_BY_TELEGRAM_ID = select(USERS).where(USERS.c.telegram_user_id == _b("b_telegram_id"))
+_USERS_ALL = select(USERS).order_by(USERS.c.id)
+_USERS_ACTIVE = _USERS_ALL.where(USERS.c.active.is_(True))
 
 
 class SqlUsers(_Repo):
@@ -230,10 +235,7 @@ class SqlUsers(_Repo):
         return _user(row) if row else None
 
     def list(self, *, active_only: bool = True) -> list[User]:
-        query = select(USERS).order_by(USERS.c.id)
-        if active_only:
-            query = query.where(USERS.c.active.is_(True))
-        return [_user(row) for row in self._exec(query)]
+        return [_user(row) for row in self._exec(_USERS_ACTIVE if active_only else _USERS_ALL)]
 
     def set_active(self, user_id: int, active: bool) -> None:
         self._exec(update(USERS).where(USERS.c.id == user_id).values(active=active))
@@ -987,26 +989,48 @@ class SqlOrders(_Repo):
     ) -> SalesOrder | None:
         if not quantities:
             return None
-        # Grouped in the database: only the twin itself (if any) is loaded with its lines.
-        same = [func.count(distinct(LINES.c.product_id)) == len(quantities)]
-        for product_id, milli in quantities.items():
-            asked = case((LINES.c.product_id == product_id, LINES.c.quantity_milli), else_=0)
-            same.append(func.sum(asked) == milli)
-        query = (
-            select(ORDERS.c.id)
-            .join_from(ORDERS, LINES, LINES.c.order_id == ORDERS.c.id)
-            .where(
-                ORDERS.c.customer_id == customer_id,
-                ORDERS.c.created_at >= since,
-                ORDERS.c.status != str(OrderStatus.CANCELLED),
-            )
-            .group_by(ORDERS.c.id, ORDERS.c.created_at)
-            .having(and_(*same))
-            .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
-            .limit(1)
-        )
-        found = self._exec(query).scalar()
+        params: dict[str, Any] = {
+            "b_customer_id": customer_id,
+            "b_since": since,
+            "b_products": len(quantities),
+        }
+        for number, (product_id, milli) in enumerate(sorted(quantities.items())):
+            params[f"b_p{number}"], params[f"b_q{number}"] = product_id, milli
+        found = self._exec(_twin_query(len(quantities)), params).scalar()
         return None if found is None else self.get(int(found))
+
+
+_TWIN_QUERIES: dict[int, Any] = {}
+
+
+def _twin_query(products: int) -> Any:
+    """Orders asking for exactly ``products`` given quantities (built once per count).
+
+    Grouped in the database, so only the twin itself (if any) is loaded with its lines: the
+    same customer, in the window, not cancelled, the same products, and per product the same
+    total quantity over its lines.
+    """
+    query = _TWIN_QUERIES.get(products)
+    if query is not None:
+        return query
+    same = [func.count(distinct(LINES.c.product_id)) == _b("b_products")]
+    for number in range(products):
+        asked = case((LINES.c.product_id == _b(f"b_p{number}"), LINES.c.quantity_milli), else_=0)
+        same.append(func.sum(asked) == _b(f"b_q{number}"))
+    query = _TWIN_QUERIES[products] = (
+        select(ORDERS.c.id)
+        .join_from(ORDERS, LINES, LINES.c.order_id == ORDERS.c.id)
+        .where(
+            ORDERS.c.customer_id == _b("b_customer_id"),
+            ORDERS.c.created_at >= _b("b_since", ORDERS.c.created_at),
+            ORDERS.c.status != str(OrderStatus.CANCELLED),
+        )
+        .group_by(ORDERS.c.id, ORDERS.c.created_at)
+        .having(and_(*same))
+        .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+        .limit(1)
+    )
+    return query
 
 
 _SHIPMENT_LINES = (
