@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.engine_process import EngineSpec
+from sqlalchemy.engine import make_url
+
+from bot.engine_process import ENGINE_THREADS, EngineSpec
 from bot.settings import Settings
 from domain.ports import LedgerPolicy, UnitOfWorkFactory
 from domain.transaction import run_in_transaction
@@ -132,10 +134,15 @@ def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:
 def engine_spec(database_url: str, policy: LedgerPolicy) -> EngineSpec:
     """The engine process for ``database_url`` (its engine settings are filled in at start,
     once the bot's username is known), logging like this process."""
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
     return EngineSpec(
         database_url=database_url,
         settings=EngineSettings(),
         policy=policy,
+        # SQLite runs one write transaction at a time, and every update writes (its processed
+        # id): more threads would only queue on the write lock, in no particular order.
+        # PostgreSQL runs updates of different chats side by side.
+        threads=1 if sqlite else ENGINE_THREADS,
         log_level=logging.getLogger().getEffectiveLevel(),
     )
 
