@@ -27,6 +27,7 @@ import itertools
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 import threading
@@ -354,6 +355,11 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 def main() -> None:
     """Entry point of the child: the protocol on private copies of stdin and stdout."""
+    # The parent decides when the child ends (it closes the pipe once the updates in hand are
+    # done); Ctrl-C or a service manager's SIGTERM reaching the whole group must not cut the
+    # engine off mid-update first. If the parent dies, the pipe closes and the child exits.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     requests = os.fdopen(os.dup(0), "rb", buffering=0)
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to stderr, never into the protocol
