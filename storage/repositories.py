@@ -322,6 +322,9 @@ _CUSTOMER_ADD_TO_BALANCE = (
 )
 
 
+_CUSTOMER_LISTS: dict[tuple[bool, bool, bool], Any] = {}
+
+
 class SqlCustomers(_Repo):
     def _customer(self, row: Row[Any]) -> Customer:
         limit = row.credit_limit_minor
@@ -395,15 +398,19 @@ class SqlCustomers(_Repo):
         sales_rep_id: int | None = None,
         with_unassigned: bool = False,
     ) -> list[Customer]:
-        query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
-        if active_only:
-            query = query.where(CUSTOMERS.c.active.is_(True))
-        if sales_rep_id is not None:
-            mine = CUSTOMERS.c.sales_rep_id == sales_rep_id
-            query = query.where(
-                or_(mine, CUSTOMERS.c.sales_rep_id.is_(None)) if with_unassigned else mine
-            )
-        return [self._customer(row) for row in self._exec(query)]
+        shape = (active_only, sales_rep_id is not None, with_unassigned)
+        query = _CUSTOMER_LISTS.get(shape)
+        if query is None:  # built once per combination of filters
+            query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
+            if active_only:
+                query = query.where(CUSTOMERS.c.active.is_(True))
+            if sales_rep_id is not None:
+                mine = CUSTOMERS.c.sales_rep_id == _b("b_rep")
+                query = query.where(
+                    or_(mine, CUSTOMERS.c.sales_rep_id.is_(None)) if with_unassigned else mine
+                )
+            _CUSTOMER_LISTS[shape] = query
+        return [self._customer(row) for row in self._exec(query, {"b_rep": sales_rep_id})]
 
     def update(self, customer_id: int, **fields: object) -> None:
         values = {k: (str(v) if isinstance(v, Tier) else v) for k, v in fields.items()}
@@ -966,23 +973,16 @@ class SqlOrders(_Repo):
         limit: int = 50,
         offset: int = 0,
     ) -> list[SalesOrder]:
-        conditions = []
-        if customer_id is not None:
-            conditions.append(ORDERS.c.customer_id == customer_id)
-        if sales_rep_id is not None:
-            conditions.append(ORDERS.c.sales_rep_id == sales_rep_id)
-        if statuses is not None:
-            conditions.append(ORDERS.c.status.in_([str(s) for s in statuses]))
-        if since is not None:
-            conditions.append(ORDERS.c.created_at >= since)
-        query = (
-            select(ORDERS)
-            .where(and_(True, *conditions))
-            .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        return self._orders(list(self._exec(query)))
+        params: dict[str, Any] = {
+            "b_customer_id": customer_id,
+            "b_sales_rep_id": sales_rep_id,
+            "b_statuses": None if statuses is None else [str(s) for s in statuses],
+            "b_since": since,
+            "b_limit": limit,
+            "b_offset": offset,
+        }
+        shape = tuple(params[name] is not None for name in _ORDER_FILTERS)
+        return self._orders(list(self._exec(_order_list_query(shape), params)))
 
     def find_twin(
         self, customer_id: int, since: datetime, quantities: Mapping[int, int]
@@ -998,6 +998,35 @@ class SqlOrders(_Repo):
             params[f"b_p{number}"], params[f"b_q{number}"] = product_id, milli
         found = self._exec(_twin_query(len(quantities)), params).scalar()
         return None if found is None else self.get(int(found))
+
+
+_ORDER_FILTERS = ("b_customer_id", "b_sales_rep_id", "b_statuses", "b_since")
+_ORDER_LISTS: dict[tuple[bool, ...], Any] = {}
+
+
+def _order_list_query(shape: tuple[bool, ...]) -> Any:
+    """``SqlOrders.list``'s query for one combination of filters (built once per combination)."""
+    query = _ORDER_LISTS.get(shape)
+    if query is not None:
+        return query
+    by_customer, by_rep, by_status, by_time = shape
+    conditions = []
+    if by_customer:
+        conditions.append(ORDERS.c.customer_id == _b("b_customer_id"))
+    if by_rep:
+        conditions.append(ORDERS.c.sales_rep_id == _b("b_sales_rep_id"))
+    if by_status:
+        conditions.append(ORDERS.c.status.in_(_b_in("b_statuses")))
+    if by_time:
+        conditions.append(ORDERS.c.created_at >= _b("b_since", ORDERS.c.created_at))
+    query = _ORDER_LISTS[shape] = (
+        select(ORDERS)
+        .where(and_(True, *conditions))
+        .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+        .limit(bindparam("b_limit"))
+        .offset(bindparam("b_offset"))
+    )
+    return query
 
 
 _TWIN_QUERIES: dict[int, Any] = {}
