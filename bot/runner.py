@@ -14,9 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy.engine import make_url
+
+from bot.engine_process import ENGINE_THREADS, EngineSpec
 from bot.settings import Settings
-from domain.ports import UnitOfWorkFactory
+from domain.ports import LedgerPolicy, UnitOfWorkFactory
 from domain.transaction import run_in_transaction
+from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine
 from handlers.i18n import LANGUAGES, Translator
 from notifications.delivery import ANSWER_WITHIN, MenuScope, ReplyDelivery
@@ -97,12 +101,19 @@ def build_front_end(
     uow_factory: UnitOfWorkFactory,
     *,
     on_handled: Callable[[int], None] | None = None,
+    engine_process: EngineSpec | None = None,
 ) -> FrontEnd:
-    """The front end for ``framework``; ``on_handled(update_id)`` runs after every update."""
+    """The front end for ``framework``; ``on_handled(update_id)`` runs after every update.
+
+    With ``engine_process`` the conversation engine runs in a child process on that database
+    (what ``chaterp run`` does); without, in worker threads on ``uow_factory`` (tests).
+    """
     if framework == "ptb":
         from bot.ptb.app import PtbFrontEnd
 
-        return PtbFrontEnd(config, uow_factory, on_handled=on_handled)
+        return PtbFrontEnd(
+            config, uow_factory, on_handled=on_handled, engine_process=engine_process
+        )
     raise StartupError(
         f"CHATERP_FRAMEWORK={framework!r} is not available yet; use one of: {', '.join(FRAMEWORKS)}"
     )
@@ -111,8 +122,29 @@ def build_front_end(
 def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:
     """Run the bot until stopped (blocking). Raises StartupError when it cannot start."""
     config = BotConfig.from_settings(settings)
-    front = build_front_end(settings.chaterp_framework, config, uow_factory)
+    front = build_front_end(
+        settings.chaterp_framework,
+        config,
+        uow_factory,
+        engine_process=engine_spec(settings.database_url, settings.policy()),
+    )
     asyncio.run(front.serve())
+
+
+def engine_spec(database_url: str, policy: LedgerPolicy) -> EngineSpec:
+    """The engine process for ``database_url`` (its engine settings are filled in at start,
+    once the bot's username is known), logging like this process."""
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    return EngineSpec(
+        database_url=database_url,
+        settings=EngineSettings(),
+        policy=policy,
+        # SQLite runs one write transaction at a time, and every update writes (its processed
+        # id): more threads would only queue on the write lock, in no particular order.
+        # PostgreSQL runs updates of different chats side by side.
+        threads=1 if sqlite else ENGINE_THREADS,
+        log_level=logging.getLogger().getEffectiveLevel(),
+    )
 
 
 # --- command menus set at start-up --------------------------------------------------------------

@@ -116,8 +116,15 @@ class CustomerRepository(Protocol):
     def by_phone_key(self, phone_key: str) -> list[Customer]: ...
     def by_name_key(self, name_key: str) -> list[Customer]: ...
     def list(
-        self, *, active_only: bool = True, sales_rep_id: int | None = None
-    ) -> list[Customer]: ...
+        self,
+        *,
+        active_only: bool = True,
+        sales_rep_id: int | None = None,
+        with_unassigned: bool = False,
+    ) -> list[Customer]:
+        """By id; ``sales_rep_id`` keeps that rep's customers (and, ``with_unassigned``,
+        those without a rep)."""
+        ...
     def update(self, customer_id: int, **fields: object) -> None:
         """Change profile fields (not the balance)."""
         ...
@@ -277,6 +284,13 @@ class OrderRepository(Protocol):
         offset: int = 0,
     ) -> list[SalesOrder]:
         """Newest first."""
+        ...
+
+    def find_twin(
+        self, customer_id: int, since: datetime, quantities: Mapping[int, int]
+    ) -> SalesOrder | None:
+        """The newest order of ``customer_id`` placed at or after ``since``, not cancelled,
+        that asks for exactly ``quantities`` (product id → thousandths, summed over its lines)."""
         ...
 
 

@@ -322,6 +322,19 @@ class ConversationEngine:
             self.settings.timezone,
         )
         text = t("Sorry, something went wrong and nothing was saved. Please try again.")
-        if incoming.is_button:
-            return [Toast(text, alert=True)]
-        return [SendText(text)]
+        return _sorry(incoming, text)
+
+
+def apology(incoming: Incoming, settings: EngineSettings) -> list[Reply]:
+    """What to say when the engine could not be reached at all (whether the update was
+    saved is unknown, so the text does not promise either way)."""
+    t = Translator(
+        pick_language(None, incoming.language_code, settings.default_language), settings.timezone
+    )
+    return _sorry(incoming, t("Sorry, something went wrong. Please check and try again."))
+
+
+def _sorry(incoming: Incoming, text: str) -> list[Reply]:
+    if incoming.is_button:
+        return [Toast(text, alert=True)]
+    return [SendText(text)]

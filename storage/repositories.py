@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, bindparam, case, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, distinct, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -179,11 +179,14 @@ class _Repo:
 # --- users and invites ---------------------------------------------------------------------
 
 
+_ROLES = {str(role): role for role in Role}  # a dict lookup: Role(text) costs several calls
+
+
 def _user(row: Row[Any]) -> User:
     return User(
         id=row.id,
         name=row.name,
-        role=Role(row.role),
+        role=_ROLES[row.role],
         telegram_user_id=row.telegram_user_id,
         customer_id=row.customer_id,
         language=row.language,
@@ -194,6 +197,8 @@ def _user(row: Row[Any]) -> User:
 
 _USER_BY_ID = select(USERS).where(USERS.c.id == _b("b_id"))
 _USER_BY_TELEGRAM_ID = select(USERS).where(USERS.c.telegram_user_id == _b("b_telegram_id"))
+_USERS_ALL = select(USERS).order_by(USERS.c.id)
+_USERS_ACTIVE = _USERS_ALL.where(USERS.c.active.is_(True))
 
 
 class SqlUsers(_Repo):
@@ -230,10 +235,7 @@ class SqlUsers(_Repo):
         return _user(row) if row else None
 
     def list(self, *, active_only: bool = True) -> list[User]:
-        query = select(USERS).order_by(USERS.c.id)
-        if active_only:
-            query = query.where(USERS.c.active.is_(True))
-        return [_user(row) for row in self._exec(query)]
+        return [_user(row) for row in self._exec(_USERS_ACTIVE if active_only else _USERS_ALL)]
 
     def set_active(self, user_id: int, active: bool) -> None:
         self._exec(update(USERS).where(USERS.c.id == user_id).values(active=active))
@@ -320,6 +322,9 @@ _CUSTOMER_ADD_TO_BALANCE = (
 )
 
 
+_CUSTOMER_LISTS: dict[tuple[bool, bool, bool], Any] = {}
+
+
 class SqlCustomers(_Repo):
     def _customer(self, row: Row[Any]) -> Customer:
         limit = row.credit_limit_minor
@@ -386,13 +391,26 @@ class SqlCustomers(_Repo):
         rows = self._exec(select(CUSTOMERS).where(CUSTOMERS.c.name_key == name_key))
         return [self._customer(row) for row in rows]
 
-    def list(self, *, active_only: bool = True, sales_rep_id: int | None = None) -> list[Customer]:
-        query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
-        if active_only:
-            query = query.where(CUSTOMERS.c.active.is_(True))
-        if sales_rep_id is not None:
-            query = query.where(CUSTOMERS.c.sales_rep_id == sales_rep_id)
-        return [self._customer(row) for row in self._exec(query)]
+    def list(
+        self,
+        *,
+        active_only: bool = True,
+        sales_rep_id: int | None = None,
+        with_unassigned: bool = False,
+    ) -> list[Customer]:
+        shape = (active_only, sales_rep_id is not None, with_unassigned)
+        query = _CUSTOMER_LISTS.get(shape)
+        if query is None:  # built once per combination of filters
+            query = select(CUSTOMERS).order_by(CUSTOMERS.c.id)
+            if active_only:
+                query = query.where(CUSTOMERS.c.active.is_(True))
+            if sales_rep_id is not None:
+                mine = CUSTOMERS.c.sales_rep_id == _b("b_rep")
+                query = query.where(
+                    or_(mine, CUSTOMERS.c.sales_rep_id.is_(None)) if with_unassigned else mine
+                )
+            _CUSTOMER_LISTS[shape] = query
+        return [self._customer(row) for row in self._exec(query, {"b_rep": sales_rep_id})]
 
     def update(self, customer_id: int, **fields: object) -> None:
         values = {k: (str(v) if isinstance(v, Tier) else v) for k, v in fields.items()}
@@ -955,23 +973,93 @@ class SqlOrders(_Repo):
         limit: int = 50,
         offset: int = 0,
     ) -> list[SalesOrder]:
-        conditions = []
-        if customer_id is not None:
-            conditions.append(ORDERS.c.customer_id == customer_id)
-        if sales_rep_id is not None:
-            conditions.append(ORDERS.c.sales_rep_id == sales_rep_id)
-        if statuses is not None:
-            conditions.append(ORDERS.c.status.in_([str(s) for s in statuses]))
-        if since is not None:
-            conditions.append(ORDERS.c.created_at >= since)
-        query = (
-            select(ORDERS)
-            .where(and_(True, *conditions))
-            .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
-            .limit(limit)
-            .offset(offset)
+        params: dict[str, Any] = {
+            "b_customer_id": customer_id,
+            "b_sales_rep_id": sales_rep_id,
+            "b_statuses": None if statuses is None else [str(s) for s in statuses],
+            "b_since": since,
+            "b_limit": limit,
+            "b_offset": offset,
+        }
+        shape = tuple(params[name] is not None for name in _ORDER_FILTERS)
+        return self._orders(list(self._exec(_order_list_query(shape), params)))
+
+    def find_twin(
+        self, customer_id: int, since: datetime, quantities: Mapping[int, int]
+    ) -> SalesOrder | None:
+        if not quantities:
+            return None
+        params: dict[str, Any] = {
+            "b_customer_id": customer_id,
+            "b_since": since,
+            "b_products": len(quantities),
+        }
+        for number, (product_id, milli) in enumerate(sorted(quantities.items())):
+            params[f"b_p{number}"], params[f"b_q{number}"] = product_id, milli
+        found = self._exec(_twin_query(len(quantities)), params).scalar()
+        return None if found is None else self.get(int(found))
+
+
+_ORDER_FILTERS = ("b_customer_id", "b_sales_rep_id", "b_statuses", "b_since")
+_ORDER_LISTS: dict[tuple[bool, ...], Any] = {}
+
+
+def _order_list_query(shape: tuple[bool, ...]) -> Any:
+    """``SqlOrders.list``'s query for one combination of filters (built once per combination)."""
+    query = _ORDER_LISTS.get(shape)
+    if query is not None:
+        return query
+    by_customer, by_rep, by_status, by_time = shape
+    conditions = []
+    if by_customer:
+        conditions.append(ORDERS.c.customer_id == _b("b_customer_id"))
+    if by_rep:
+        conditions.append(ORDERS.c.sales_rep_id == _b("b_sales_rep_id"))
+    if by_status:
+        conditions.append(ORDERS.c.status.in_(_b_in("b_statuses")))
+    if by_time:
+        conditions.append(ORDERS.c.created_at >= _b("b_since", ORDERS.c.created_at))
+    query = _ORDER_LISTS[shape] = (
+        select(ORDERS)
+        .where(and_(True, *conditions))
+        .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+        .limit(bindparam("b_limit"))
+        .offset(bindparam("b_offset"))
+    )
+    return query
+
+
+_TWIN_QUERIES: dict[int, Any] = {}
+
+
+def _twin_query(products: int) -> Any:
+    """Orders asking for exactly ``products`` given quantities (built once per count).
+
+    Grouped in the database, so only the twin itself (if any) is loaded with its lines: the
+    same customer, in the window, not cancelled, the same products, and per product the same
+    total quantity over its lines.
+    """
+    query = _TWIN_QUERIES.get(products)
+    if query is not None:
+        return query
+    same = [func.count(distinct(LINES.c.product_id)) == _b("b_products")]
+    for number in range(products):
+        asked = case((LINES.c.product_id == _b(f"b_p{number}"), LINES.c.quantity_milli), else_=0)
+        same.append(func.sum(asked) == _b(f"b_q{number}"))
+    query = _TWIN_QUERIES[products] = (
+        select(ORDERS.c.id)
+        .join_from(ORDERS, LINES, LINES.c.order_id == ORDERS.c.id)
+        .where(
+            ORDERS.c.customer_id == _b("b_customer_id"),
+            ORDERS.c.created_at >= _b("b_since", ORDERS.c.created_at),
+            ORDERS.c.status != str(OrderStatus.CANCELLED),
         )
-        return self._orders(list(self._exec(query)))
+        .group_by(ORDERS.c.id, ORDERS.c.created_at)
+        .having(and_(*same))
+        .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
+        .limit(1)
+    )
+    return query
 
 
 _SHIPMENT_LINES = (
@@ -1413,13 +1501,21 @@ class SqlAudit(_Repo):
 # --- conversations and chats -----------------------------------------------------------------
 
 
+_CONVERSATION_KEY = and_(
+    CONVERSATIONS.c.chat_id == _b("b_chat_id"), CONVERSATIONS.c.user_id == _b("b_user_id")
+)
+_CONVERSATION_GET = select(CONVERSATIONS).where(_CONVERSATION_KEY)
+_CONVERSATION_UPDATE = update(CONVERSATIONS).where(_CONVERSATION_KEY)
+_CONVERSATION_INSERT = insert(CONVERSATIONS)
+_PROCESSED_INSERT = {
+    "sqlite": sqlite_insert(PROCESSED).on_conflict_do_nothing(),
+    "postgresql": pg_insert(PROCESSED).on_conflict_do_nothing(),
+}
+
+
 class SqlConversations(_Repo):
     def get(self, chat_id: int, user_id: int) -> ConversationRecord | None:
-        row = self._exec(
-            select(CONVERSATIONS).where(
-                CONVERSATIONS.c.chat_id == chat_id, CONVERSATIONS.c.user_id == user_id
-            )
-        ).first()
+        row = self._exec(_CONVERSATION_GET, {"b_chat_id": chat_id, "b_user_id": user_id}).first()
         if row is None:
             return None
         return ConversationRecord(
@@ -1441,27 +1537,20 @@ class SqlConversations(_Repo):
             "updated_at": record.updated_at,
         }
         changed = self._exec(
-            update(CONVERSATIONS)
-            .where(
-                CONVERSATIONS.c.chat_id == record.chat_id,
-                CONVERSATIONS.c.user_id == record.user_id,
-            )
-            .values(**values)
+            _CONVERSATION_UPDATE,
+            {"b_chat_id": record.chat_id, "b_user_id": record.user_id, **values},
         )
         if changed.rowcount == 0:
             self._exec(
-                insert(CONVERSATIONS).values(
-                    chat_id=record.chat_id, user_id=record.user_id, **values
-                )
+                _CONVERSATION_INSERT,
+                {"chat_id": record.chat_id, "user_id": record.user_id, **values},
             )
 
 
 class SqlProcessedUpdates(_Repo):
     def try_record(self, update_id: int, at: datetime) -> bool:
-        builder = pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
-        result = self._exec(
-            builder(PROCESSED).values(update_id=update_id, at=at).on_conflict_do_nothing()
-        )
+        statement = _PROCESSED_INSERT[self._uow.dialect]
+        result = self._exec(statement, {"update_id": update_id, "at": at})
         return result.rowcount == 1
 
 

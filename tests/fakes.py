@@ -18,6 +18,7 @@ commit if nobody else committed since it began; otherwise ``commit()`` raises
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -452,12 +453,19 @@ class FakeCustomerRepository(_Repository):
     def by_name_key(self, name_key: str) -> list[Customer]:
         return self._where("name_key", name_key)
 
-    def list(self, *, active_only: bool = True, sales_rep_id: int | None = None) -> list[Customer]:
+    def list(
+        self,
+        *,
+        active_only: bool = True,
+        sales_rep_id: int | None = None,
+        with_unassigned: bool = False,
+    ) -> list[Customer]:
+        reps = {sales_rep_id, None} if with_unassigned else {sales_rep_id}
         return [
             self._customer(row)
             for _, row in sorted(self._rows().items())
             if (row["active"] or not active_only)
-            and (sales_rep_id is None or row["sales_rep_id"] == sales_rep_id)
+            and (sales_rep_id is None or row["sales_rep_id"] in reps)
         ]
 
     def update(self, customer_id: int, **fields: object) -> None:
@@ -856,6 +864,21 @@ class FakeOrderRepository(_Repository):
         ]
         rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=True)
         return [self._order(row) for row in rows[offset : offset + limit]]
+
+    def find_twin(
+        self, customer_id: int, since: datetime, quantities: Mapping[int, int]
+    ) -> SalesOrder | None:
+        if not quantities:
+            return None
+        for order in self.list(customer_id=customer_id, since=since, limit=len(self._rows())):
+            if order.status is OrderStatus.CANCELLED:
+                continue
+            placed: Counter[int] = Counter()
+            for line in order.lines:
+                placed[line.product_id] += line.quantity.milli
+            if placed == Counter(quantities):
+                return order
+        return None
 
 
 class FakeShipmentRepository(_Repository):

@@ -21,18 +21,34 @@ import logging
 import secrets
 import signal
 from collections.abc import Callable
+from dataclasses import replace
 from urllib.parse import urlparse
 
 from telegram import Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.engine_process import (
+    EngineCalls,
+    EngineProcess,
+    EngineSpec,
+    EngineUnavailable,
+    ThreadedEngine,
+)
 from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
-from bot.ptb.gateway import PtbGateway
+from bot.ptb.gateway import PtbGateway, quiet_api_request_warnings
 from bot.ptb.processor import PerChatUpdateProcessor
+from bot.ptb.request import AiohttpRequest
 from bot.ptb.updates import ChatMoved, MemberChange, translate
 from bot.ptb.webhook import WebhookServer
-from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError, install_menus, warm_up
+from bot.runner import (
+    ALLOWED_UPDATES,
+    BotConfig,
+    StartupError,
+    freeze_heap,
+    install_menus,
+    warm_up,
+)
 from domain.ports import UnitOfWorkFactory
 from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine
@@ -56,6 +72,7 @@ def harden_ptb_logging() -> None:
     """Token redaction on every record, quiet HTTP loggers, no echo of a wrong secret."""
     install_record_redaction()
     quiet_noisy_loggers()
+    quiet_api_request_warnings()
     updater_log = logging.getLogger("telegram.ext.Updater")
     if not any(isinstance(f, _DropWrongSecret) for f in updater_log.filters):
         updater_log.addFilter(_DropWrongSecret())
@@ -70,11 +87,14 @@ class PtbFrontEnd:
         uow_factory: UnitOfWorkFactory,
         *,
         on_handled: Callable[[int], None] | None = None,
+        engine_process: EngineSpec | None = None,
     ) -> None:
         harden_ptb_logging()
         self.config = config
         self.on_handled = on_handled
         self.engine: ConversationEngine | None = None
+        self.engine_calls: EngineCalls | None = None
+        self._engine_process = engine_process
         self.delivery: ReplyDelivery | None = None
         self._uow_factory = uow_factory
         self._stop_requested: asyncio.Event | None = None
@@ -89,6 +109,8 @@ class PtbFrontEnd:
             .token(config.token)
             .base_url(f"{base}/bot")
             .base_file_url(f"{base}/file/bot")
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(self.processor)
             .job_queue(None)
             .build()
@@ -119,9 +141,12 @@ class PtbFrontEnd:
             draft_ttl_hours=self.config.draft_ttl_hours,
         )
         self.engine = build_engine(self._uow_factory, settings)
-        await asyncio.to_thread(warm_up, self.engine, self._uow_factory)
+        self.engine_calls = await self._start_engine(self.engine, settings)
         self.delivery = ReplyDelivery(
-            PtbGateway(app.bot), self.engine, answer_within=self.config.answer_within
+            PtbGateway(app.bot),
+            self.engine,
+            answer_within=self.config.answer_within,
+            run_sync=self.engine_calls.run_hook,
         )
         await install_menus(self.delivery, self.engine)
         await app.start()
@@ -138,6 +163,21 @@ class PtbFrontEnd:
                 error_callback=self._polling_error,
             )
             logger.info("@%s is polling for updates", username)
+
+    async def _start_engine(
+        self, engine: ConversationEngine, settings: EngineSettings
+    ) -> EngineCalls:
+        """The engine in its own process when configured (production), else in threads."""
+        if self._engine_process is None:
+            await asyncio.to_thread(warm_up, engine, self._uow_factory)
+            return ThreadedEngine(engine)
+        calls = EngineProcess(replace(self._engine_process, settings=settings))
+        try:
+            await calls.start()
+        except EngineUnavailable as error:
+            raise StartupError(f"The conversation engine did not start: {error}") from None
+        freeze_heap()
+        return calls
 
     async def _start_webhook(self, url: str) -> None:
         # Without a configured secret a random one still authenticates Telegram's calls: we
@@ -173,6 +213,8 @@ class PtbFrontEnd:
             await app.stop()  # finishes the updates already fetched
         if self.delivery is not None:
             await self.delivery.close()
+        if self.engine_calls is not None:
+            await self.engine_calls.stop()
         await app.shutdown()
 
     async def serve(self) -> None:
@@ -230,11 +272,11 @@ class PtbFrontEnd:
                 self.on_handled(update.update_id)
 
     async def _handle(self, update: Update) -> None:
-        engine, delivery = self.engine, self.delivery
-        assert engine is not None and delivery is not None, "start() first"
+        engine, calls, delivery = self.engine, self.engine_calls, self.delivery
+        assert engine is not None and calls is not None and delivery is not None, "start() first"
         event = translate(update, engine.settings.bot_username)
         if isinstance(event, Incoming):
-            replies = await asyncio.to_thread(engine.handle, event)
+            replies = await calls.handle(event)
             await delivery.deliver(event, replies)
         elif isinstance(event, MemberChange):
             logger.info(
@@ -242,10 +284,10 @@ class PtbFrontEnd:
                 event.user_id,
                 "blocked" if event.blocked else "unblocked",
             )
-            await asyncio.to_thread(engine.mark_blocked, event.user_id, event.blocked)
+            await calls.call("mark_blocked", event.user_id, event.blocked)
         elif isinstance(event, ChatMoved):
             logger.info("group %s is now supergroup %s", event.old_chat_id, event.new_chat_id)
-            await asyncio.to_thread(engine.move_chat, event.old_chat_id, event.new_chat_id)
+            await calls.call("move_chat", event.old_chat_id, event.new_chat_id)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors PTB caught outside our handler (ours never raises)."""

@@ -69,6 +69,7 @@ STEP_DUPLICATE = "order:duplicate"
 
 ORDER_ROLES = frozenset({Role.OWNER, Role.SALES})
 DUPLICATE_WINDOW = timedelta(minutes=10)
+NOT_CANCELLED = tuple(status for status in OrderStatus if status is not OrderStatus.CANCELLED)
 MAX_CUSTOMER_CHOICES = 6
 MAX_PRODUCT_CHOICES = 5
 MAX_SEARCH_CHARS = 120
@@ -156,10 +157,8 @@ def _order_total(ctx: Context, products: dict[int, Product]) -> Money:
 
 def _last_order(ctx: Context, customer_id: int) -> SalesOrder | None:
     """The customer's most recent order that was not cancelled."""
-    for order in ctx.uow.orders.list(customer_id=customer_id, limit=10):
-        if order.status is not OrderStatus.CANCELLED:
-            return order
-    return None
+    found = ctx.uow.orders.list(customer_id=customer_id, statuses=NOT_CANCELLED, limit=1)
+    return found[0] if found else None
 
 
 # --- the flow -------------------------------------------------------------------------------
@@ -759,15 +758,7 @@ class OrderFlow(Flow):
         for line in _lines(ctx):
             wanted[int(line["p"])] += int(line["q"])
         since = ctx.uow.clock.now() - DUPLICATE_WINDOW
-        for order in ctx.uow.orders.list(customer_id=customer_id, since=since, limit=20):
-            if order.status is OrderStatus.CANCELLED:
-                continue
-            placed: Counter[int] = Counter()
-            for line in order.lines:
-                placed[line.product_id] += line.quantity.milli
-            if placed == wanted:
-                return order
-        return None
+        return ctx.uow.orders.find_twin(customer_id, since, wanted)
 
     def _ask_duplicate(self, ctx: Context, twin: SalesOrder) -> None:
         minutes = int((ctx.uow.clock.now() - twin.created_at).total_seconds() // 60)

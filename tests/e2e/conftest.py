@@ -25,7 +25,8 @@ import pytest
 
 from bot.emulator import BotApiEmulator, Chat, User, running_emulator
 from bot.emulator.state import JSON, BotAccount
-from bot.runner import BotConfig, FrontEnd, build_front_end
+from bot.engine_process import EngineSpec
+from bot.runner import BotConfig, FrontEnd, build_front_end, engine_spec
 from domain.model import Role
 from domain.ports import LedgerPolicy, UnitOfWork
 from domain.services.users import create_invite
@@ -90,6 +91,7 @@ class Harness:
     people: dict[str, User]
     group: Chat
     handled: HandledUpdates
+    engine_process: EngineSpec | None = None  # the engine in a child process, as in production
     front: FrontEnd | None = None
     fronts: list[FrontEnd] = field(default_factory=list)
 
@@ -130,7 +132,11 @@ class Harness:
         if config_changes:
             self.config = replace(self.config, **config_changes)
         front = build_front_end(
-            self.framework, self.config, self.database.uow, on_handled=self.handled
+            self.framework,
+            self.config,
+            self.database.uow,
+            on_handled=self.handled,
+            engine_process=self.engine_process,
         )
         self.fronts.append(front)
         await front.start()
@@ -336,8 +342,11 @@ async def open_harness(
     policy: LedgerPolicy,
     *,
     start: bool = True,
+    engine_process: bool = False,
     **config: Any,
 ) -> AsyncIterator[Harness]:
+    """With ``engine_process`` the engine runs in a child process on the same file, with a
+    copy of ``clock`` (the test's later ``clock.advance`` does not reach it)."""
     path = tmp_path / "chaterp.db"
     shutil.copyfile(template.path, path)
     database = Database(f"sqlite:///{path}", clock=clock, policy=policy)
@@ -374,6 +383,9 @@ async def open_harness(
             people=people,
             group=group,
             handled=HandledUpdates(),
+            engine_process=(
+                replace(engine_spec(database.url, policy), clock=clock) if engine_process else None
+            ),
         )
         try:
             if start:

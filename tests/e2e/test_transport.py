@@ -9,7 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,15 +26,20 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli_app
 from bot.emulator.state import JSON
+from bot.engine_process import EngineProcess
 from bot.logging_setup import TOKEN_PATTERN
 from bot.ptb.processor import PerChatUpdateProcessor
 from bot.runner import StartupError, build_front_end
 from bot.settings import get_settings
 from domain.model import OrderStatus, Role, SalesOrder
 from domain.money import Money
+from domain.ports import LedgerPolicy
 from domain.quantity import Quantity
 from domain.services.catalog import ProductDraft, save_product
-from handlers.replies import Button, InlineKeyboard, SendText
+from handlers.context import EngineSettings
+from handlers.engine import apology
+from handlers.incoming import ChatType, Incoming
+from handlers.replies import Button, InlineKeyboard, SendText, Toast
 from handlers.text import MAX_MESSAGE_CHARS
 from tests.e2e.conftest import (
     TIMEOUT,
@@ -47,6 +56,25 @@ from tests.fakes import FixedClock
 pytestmark = pytest.mark.filterwarnings(
     "ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning"
 )
+
+
+@pytest.fixture(params=["threads", "process"])
+async def harness(
+    request: pytest.FixtureRequest,
+    framework: str,
+    seeded_template: Template,
+    tmp_path: Path,
+    clock: FixedClock,
+    policy: LedgerPolicy,
+) -> AsyncIterator[Harness]:
+    """Every test here twice: the engine in worker threads, and in its own process (as
+    ``chaterp run`` runs it), so the hooks delivery calls (tracked cards, 403, migrated
+    groups) are shown to reach the engine either way."""
+    process = request.param == "process"
+    async with open_harness(
+        framework, seeded_template, tmp_path, clock, policy, engine_process=process
+    ) as opened:
+        yield opened
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -371,6 +399,52 @@ async def test_group_commands_and_card_buttons_check_the_presser(harness: Harnes
 # --- restarts ---------------------------------------------------------------------------------
 
 
+async def test_a_crashed_engine_process_is_started_again_and_the_order_goes_on(
+    seeded_template: Template, tmp_path: Path, clock: FixedClock, policy: LedgerPolicy
+) -> None:
+    async with open_harness(
+        "ptb", seeded_template, tmp_path, clock, policy, engine_process=True
+    ) as h:
+        assert "Which customer?" in texts_of(await h.say(h.sales, "/order"))[-1]
+        assert h.front is not None
+        engine = h.front.engine_calls
+        assert isinstance(engine, EngineProcess) and engine.pid is not None
+        crashed = engine.pid
+        os.kill(crashed, signal.SIGKILL)
+        for _ in range(1000):  # until this side has seen the child go (bounded)
+            if not engine.running:
+                break
+            await asyncio.sleep(0.01)
+        assert not engine.running
+
+        seen = await h.say(h.sales, "acme tradng")  # the draft was committed: it goes on
+
+        assert "Order for ACME Trading" in texts_of(seen)[-1]
+        assert engine.running and engine.pid not in (None, crashed)
+
+
+def test_an_unreachable_engine_apologises_in_the_users_language() -> None:
+    settings = EngineSettings(default_language="en")
+    typed = Incoming(
+        update_id=1,
+        chat_id=12,
+        chat_type=ChatType.PRIVATE,
+        user_id=12,
+        user_name="Sam",
+        language_code="zh-hans",
+        text="hello",
+    )
+    pressed = replace(typed, text=None, callback_data="c:1:x", callback_id="q1", message_id=3)
+
+    [said] = apology(typed, settings)
+    [toast] = apology(pressed, settings)
+
+    assert (
+        isinstance(said, SendText) and said.text == "抱歉，出了点问题。请先查看当前情况，再重试。"
+    )
+    assert isinstance(toast, Toast) and toast.alert and toast.text == said.text
+
+
 async def test_a_restart_mid_order_resumes_and_hears_what_was_sent_while_down(
     harness: Harness,
 ) -> None:
@@ -565,27 +639,30 @@ async def test_the_processor_bounds_concurrency() -> None:
 # --- PTB mapping on its own -------------------------------------------------------------------
 
 
-def test_keyboards_become_ptb_markup() -> None:
+def test_keyboards_become_bot_api_markup() -> None:
+    """The JSON the gateway sends parses as the Bot API's (PTB's) markup types."""
     from telegram import ForceReply as PtbForceReply
-    from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+    from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
     from bot.ptb.gateway import markup
     from handlers.replies import ForceReply, RemoveKeyboard, ReplyKeyboard
 
-    inline = markup(InlineKeyboard.of([Button("A", "c:1:a"), Button("B", "c:1:b")]))
-    assert isinstance(inline, InlineKeyboardMarkup)
+    inline = InlineKeyboardMarkup.de_json(
+        markup(InlineKeyboard.of([Button("A", "c:1:a"), Button("B", "c:1:b")])), None
+    )
     assert [[(b.text, b.callback_data) for b in row] for row in inline.inline_keyboard] == [
         [("A", "c:1:a"), ("B", "c:1:b")]
     ]
     keys = markup(ReplyKeyboard((("Skip",),), contact="📱 Share contact"))
-    assert isinstance(keys, ReplyKeyboardMarkup) and keys.one_time_keyboard
-    assert [[(k.text, bool(k.request_contact)) for k in row] for row in keys.keyboard] == [
-        [("Skip", False)],
-        [("📱 Share contact", True)],
-    ]
-    assert isinstance(markup(RemoveKeyboard()), ReplyKeyboardRemove)
-    forced = markup(ForceReply("Quantity"))
-    assert isinstance(forced, PtbForceReply) and forced.input_field_placeholder == "Quantity"
+    assert keys == {
+        "keyboard": [[{"text": "Skip"}], [{"text": "📱 Share contact", "request_contact": True}]],
+        "resize_keyboard": True,
+        "one_time_keyboard": True,
+    }
+    assert ReplyKeyboardRemove.de_json(markup(RemoveKeyboard()), None).remove_keyboard
+    forced = PtbForceReply.de_json(markup(ForceReply("Quantity")), None)
+    assert forced.force_reply and forced.input_field_placeholder == "Quantity"
+    assert markup(ForceReply("")) == {"force_reply": True}
     assert markup(None) is None
 
 

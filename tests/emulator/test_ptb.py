@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dtm
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,6 +19,7 @@ from telegram.ext import (
 )
 
 from bot.emulator import BotApiEmulator, User
+from bot.ptb.request import AiohttpRequest
 from tests.emulator.conftest import TOKEN, png_bytes
 
 # PTB warns when it builds RetryAfter (its retry_after type changes in v23); not ours to fix.
@@ -53,15 +55,17 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await update.message.reply_text(f"Got {update.message.document.file_name}: {len(data)} bytes")
 
 
-@pytest.fixture
-async def app(emu: BotApiEmulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    application = (
-        Application.builder()
-        .token(TOKEN)
-        .base_url(emu.base_url)
-        .base_file_url(emu.base_file_url)
-        .build()
+@pytest.fixture(params=["httpx", "aiohttp"])
+async def app(
+    request: pytest.FixtureRequest, emu: BotApiEmulator
+) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """PTB with its default requests (httpx), and with the bot's own (bot/ptb/request.py)."""
+    builder = (
+        Application.builder().token(TOKEN).base_url(emu.base_url).base_file_url(emu.base_file_url)
     )
+    if request.param == "aiohttp":
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    application = builder.build()
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(filters.Document.ALL, on_document))
@@ -157,3 +161,17 @@ async def test_ptb_raises_its_own_exceptions_for_emulated_errors(
     with pytest.raises(ChatMigrated) as migrated:
         await app.bot.send_message(group.id, "low stock")
     assert migrated.value.new_chat_id == supergroup.id
+
+
+async def test_network_failures_become_ptb_errors_without_the_token() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    request = AiohttpRequest(connect_timeout=2.0)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as failed:
+            await request.post(f"http://127.0.0.1:{port}/bot{TOKEN}/getMe")
+    finally:
+        await request.shutdown()
+    assert TOKEN not in str(failed.value) and TOKEN.split(":")[1] not in str(failed.value)

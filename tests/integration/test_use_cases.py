@@ -932,6 +932,50 @@ class TestOrders:
 
         assert order_of(run, order.id).status is OrderStatus.CONFIRMED
 
+    def test_find_twin_matches_quantities_per_product_newest_first(
+        self, run: Run, world: World, clock: FixedClock
+    ) -> None:
+        since = clock.now()
+        first = place(run, world, [line(world.widget, 3), line(world.rice, 2)], "o-1").order
+        clock.advance(minutes=1)
+        # The same quantities split over two widget lines.
+        split = place(
+            run, world, [line(world.widget, 1), line(world.rice, 2), line(world.widget, 2)], "o-2"
+        ).order
+        place(run, world, [line(world.widget, 3)], "o-3")  # a product less
+        place(run, world, [line(world.widget, 3), line(world.rice, 3)], "o-4")  # more rice
+        wanted = {world.widget.id: 3000, world.rice.id: 2000}
+
+        def twin(since: datetime, customer: Customer | None = None) -> SalesOrder | None:
+            target = (customer or world.customer).id
+            return run(lambda uow: uow.orders.find_twin(target, since, wanted))
+
+        found = twin(since)
+        assert found is not None and found.id == split.id  # the newest of the two
+        assert [li.quantity for li in found.lines] == [qty(1), qty(2), qty(2)]
+        assert run(lambda uow: uow.orders.find_twin(world.customer.id, since, {})) is None
+        assert twin(clock.now() + timedelta(seconds=1)) is None  # too old
+        other = new_customer(run, world.sales, "Other Shop")
+        assert twin(since, other) is None
+
+        run(lambda uow: cancel_order(uow, actor=world.sales, order_id=split.id))
+        found = twin(since)
+        assert found is not None and found.id == first.id  # a cancelled order is no twin
+
+    def test_customers_of_a_rep_with_or_without_the_unassigned(
+        self, run: Run, world: World
+    ) -> None:
+        nobodys = new_customer(run, world.owner, "Walk-in Shop")
+        theirs = new_customer(run, world.sales2, "Sue's Shop")
+
+        def names(**filters: Any) -> list[str]:
+            return [c.name for c in run(lambda uow: uow.customers.list(**filters))]
+
+        rep = world.sales.user_id
+        assert names(sales_rep_id=rep) == [world.customer.name]
+        assert names(sales_rep_id=rep, with_unassigned=True) == [world.customer.name, nobodys.name]
+        assert names() == [world.customer.name, nobodys.name, theirs.name]
+
     def test_warehouse_role_cannot_place_orders(self, run: Run, world: World) -> None:
         with pytest.raises(NotAllowed):
             place(run, world, [line(world.widget, 1)], "o-1", actor=world.warehouse)
