@@ -42,12 +42,24 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+class Framework(StrEnum):
+    ptb = "ptb"
+    aiogram = "aiogram"
+
+
 @app.command()
-def run() -> None:
+def run(
+    framework: Annotated[
+        Framework | None,
+        typer.Option(help="ptb (python-telegram-bot) or aiogram; default CHATERP_FRAMEWORK"),
+    ] = None,
+) -> None:
     """Run the bot (with TELEGRAM_BOT_TOKEN); without a token, prepare the local database."""
     from bot.runner import StartupError, run_bot
 
     settings = get_settings()
+    if framework is not None:
+        settings = settings.model_copy(update={"chaterp_framework": framework.value})
     services = _services()
     typer.echo(f"Database ready: {_safe_url(services.database.url)}")
     if not settings.has_token:

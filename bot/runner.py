@@ -1,8 +1,9 @@
 """Running the bot: what ``chaterp run`` calls when a token is set.
 
-Picks the chat framework (``CHATERP_FRAMEWORK``: python-telegram-bot now; aiogram plugs in
-here later with the same :class:`FrontEnd` shape and the same notifications.delivery), and
-holds what every front end shares: its configuration and the command menus set at start-up.
+Picks the chat framework (``CHATERP_FRAMEWORK``: python-telegram-bot or aiogram, each a
+:class:`FrontEnd` over the same engine and notifications.delivery), and holds what every front
+end is configured with: its configuration and the command menus set at start-up (the rest of
+what they share is in bot/frontend.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from bot.lanes import MAX_CONCURRENT_UPDATES, ChatLanes
 from bot.settings import Settings
 from domain.ports import UnitOfWorkFactory
 from domain.transaction import run_in_transaction
@@ -23,8 +25,7 @@ from notifications.delivery import ANSWER_WITHIN, MenuScope, ReplyDelivery
 
 logger = logging.getLogger(__name__)
 
-FRAMEWORKS = ("ptb",)  # "aiogram" arrives later
-MAX_CONCURRENT_UPDATES = 64  # updates of different chats handled at the same time
+FRAMEWORKS = ("ptb", "aiogram")
 DRAFT_TTL_HOURS = 24
 # What the bot asks Telegram for: edited messages, channel posts, inline queries… are not used.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
@@ -77,6 +78,7 @@ class FrontEnd(Protocol):
 
     engine: ConversationEngine | None
     delivery: ReplyDelivery | None
+    lanes: ChatLanes  # the updates waiting and running, per chat
 
     async def start(self) -> None:
         """Connect (getMe), build the engine, set menus, start polling or the webhook."""
@@ -103,9 +105,11 @@ def build_front_end(
         from bot.ptb.app import PtbFrontEnd
 
         return PtbFrontEnd(config, uow_factory, on_handled=on_handled)
-    raise StartupError(
-        f"CHATERP_FRAMEWORK={framework!r} is not available yet; use one of: {', '.join(FRAMEWORKS)}"
-    )
+    if framework == "aiogram":
+        from bot.aiogram.app import AiogramFrontEnd
+
+        return AiogramFrontEnd(config, uow_factory, on_handled=on_handled)
+    raise StartupError(f"unknown framework {framework!r}; use one of: {', '.join(FRAMEWORKS)}")
 
 
 def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:

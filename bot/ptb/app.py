@@ -1,9 +1,9 @@
 """The python-telegram-bot front end: Application → engine (in a thread) → delivery.
 
-One catch-all handler turns each PTB ``Update`` into an ``Incoming`` (bot/ptb/updates.py),
-runs the synchronous ConversationEngine in a worker thread and hands the replies to
-notifications.delivery through a PTB-backed gateway. Updates of one chat run strictly in
-order, different chats concurrently (bot/ptb/processor.py).
+One catch-all handler turns each PTB ``Update`` into an event (bot/updates.py, shared with
+aiogram) and runs it through the engine and delivery (bot/frontend.py) with a PTB-backed
+gateway. Updates of one chat run strictly in order, different chats concurrently
+(bot/ptb/processor.py on bot/lanes.py).
 
 Polling by default (pending updates are kept: what people sent while the bot was down is
 answered on start); a webhook when ``webhook_url`` is set (bot/ptb/webhook.py: 403 without
@@ -14,12 +14,9 @@ updates.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dtm
 import logging
 import secrets
-import signal
 from collections.abc import Callable
 from urllib.parse import urlparse
 
@@ -27,24 +24,31 @@ from telegram import Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.frontend import (
+    BOOTSTRAP_RETRIES,
+    POLLING_CONFLICT,
+    TOKEN_REFUSED,
+    Stopper,
+    handle_event,
+    start_engine,
+    unreachable,
+    webhook_refused,
+)
+from bot.lanes import ChatLanes
 from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
 from bot.ptb.gateway import PtbGateway
 from bot.ptb.processor import PerChatUpdateProcessor
-from bot.ptb.updates import ChatMoved, MemberChange, translate
 from bot.ptb.webhook import WebhookServer
-from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError, install_menus, warm_up
+from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError
+from bot.updates import translate
 from domain.ports import UnitOfWorkFactory
-from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine
-from handlers.incoming import Incoming
-from handlers.registry import build_engine
 from notifications.delivery import ReplyDelivery
 
 logger = logging.getLogger(__name__)
 
 # PTB logs a wrong webhook secret at DEBUG (PTB#5120); the supplied value must not be logged.
 _WRONG_SECRET = "Request had the wrong secret token"
-BOOTSTRAP_RETRIES = 5  # deleteWebhook before polling, on a flaky network at start
 
 
 class _DropWrongSecret(logging.Filter):
@@ -77,12 +81,12 @@ class PtbFrontEnd:
         self.engine: ConversationEngine | None = None
         self.delivery: ReplyDelivery | None = None
         self._uow_factory = uow_factory
-        self._stop_requested: asyncio.Event | None = None
-        self._fatal: str | None = None
+        self._stopper = Stopper()
         self._webhook: WebhookServer | None = None
         self.processor = PerChatUpdateProcessor(
             config.max_concurrent_updates, on_arrival=self._arrived
         )
+        self.lanes: ChatLanes = self.processor.lanes
         base = config.api_base_url.rstrip("/")
         self.application = (
             Application.builder()
@@ -103,27 +107,13 @@ class PtbFrontEnd:
         try:
             await app.initialize()  # getMe: the bot's username
         except tg.InvalidToken:
-            raise StartupError(
-                "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)."
-            ) from None
+            raise StartupError(TOKEN_REFUSED) from None
         except tg.TelegramError as error:
-            raise StartupError(
-                f"Cannot reach the Bot API at {self.config.api_base_url}: {error.message}"
-            ) from None
+            raise unreachable(self.config, error.message) from None
         username = app.bot.username
-        settings = EngineSettings(
-            bot_username=username,
-            default_language=self.config.default_language,
-            timezone=self.config.timezone,
-            currency=self.config.currency,
-            draft_ttl_hours=self.config.draft_ttl_hours,
+        self.engine, self.delivery = await start_engine(
+            self.config, self._uow_factory, PtbGateway(app.bot), username
         )
-        self.engine = build_engine(self._uow_factory, settings)
-        await asyncio.to_thread(warm_up, self.engine, self._uow_factory)
-        self.delivery = ReplyDelivery(
-            PtbGateway(app.bot), self.engine, answer_within=self.config.answer_within
-        )
-        await install_menus(self.delivery, self.engine)
         await app.start()
         assert app.updater is not None
         if self.config.webhook_url:
@@ -160,7 +150,7 @@ class PtbFrontEnd:
                 drop_pending_updates=False,
             )
         except tg.TelegramError as error:
-            raise StartupError(f"Telegram refused the webhook {url}: {error.message}") from None
+            raise webhook_refused(url, error.message) from None
 
     async def stop(self) -> None:
         app = self.application
@@ -176,32 +166,11 @@ class PtbFrontEnd:
         await app.shutdown()
 
     async def serve(self) -> None:
-        self._stop_requested = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._stop_requested.set)
-                handled.append(sig)
-        try:
-            await self.start()
-            await self._stop_requested.wait()
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-            await self.stop()
-        if self._fatal:
-            raise StartupError(self._fatal)
+        await self._stopper.serve(self.start, self.stop)
 
     def _polling_error(self, error: tg.TelegramError) -> None:
         if isinstance(error, tg.Conflict):
-            self._fatal = (
-                "Another process is polling with this bot token; stopping. Run one poller, "
-                "or use a webhook (WEBHOOK_URL) to run several instances."
-            )
-            logger.critical(self._fatal)
-            if self._stop_requested is not None:
-                self._stop_requested.set()
+            self._stopper.fail(POLLING_CONFLICT)
             return
         logger.warning("polling failed (%s: %s); retrying", type(error).__name__, error.message)
 
@@ -233,19 +202,8 @@ class PtbFrontEnd:
         engine, delivery = self.engine, self.delivery
         assert engine is not None and delivery is not None, "start() first"
         event = translate(update, engine.settings.bot_username)
-        if isinstance(event, Incoming):
-            replies = await asyncio.to_thread(engine.handle, event)
-            await delivery.deliver(event, replies)
-        elif isinstance(event, MemberChange):
-            logger.info(
-                "user %s %s the bot",
-                event.user_id,
-                "blocked" if event.blocked else "unblocked",
-            )
-            await asyncio.to_thread(engine.mark_blocked, event.user_id, event.blocked)
-        elif isinstance(event, ChatMoved):
-            logger.info("group %s is now supergroup %s", event.old_chat_id, event.new_chat_id)
-            await asyncio.to_thread(engine.move_chat, event.old_chat_id, event.new_chat_id)
+        if event is not None:
+            await handle_event(engine, delivery, event)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors PTB caught outside our handler (ours never raises)."""

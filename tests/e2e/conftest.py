@@ -2,9 +2,10 @@
 
 ``harness`` starts the emulator, a migrated SQLite file with the seeded business of
 tests/flows (Telegram ids 11–16, the warehouse group), builds the engine and the real
-front end (``framework``: "ptb" now; aiogram is added to ``FRAMEWORKS`` later) pointed at the
-emulator, and starts it in the test's event loop. Tests act as people (``say``, ``tap``) and
-every helper waits for the front end to report the update handled — never sleeps.
+front end (``framework``: every test runs on python-telegram-bot and on aiogram, with the
+same expected replies) pointed at the emulator, and starts it in the test's event loop. Tests
+act as people (``say``, ``tap``) and every helper waits for the front end to report the
+update handled — never sleeps.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from tests.flows.conftest import Business, seed_business
 
 T = TypeVar("T")
 
-FRAMEWORKS = ["ptb"]  # add "aiogram" when its front end lands
+FRAMEWORKS = ["ptb", "aiogram"]
 TIMEOUT = 15.0  # generous: a loaded CI machine; nothing waits this long when things work
 ANSWER_WITHIN = 10.0  # under the emulator's 15 s callback-query lifetime
 SEEDED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
