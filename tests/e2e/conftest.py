@@ -53,10 +53,13 @@ class HandledUpdates:
 
     def __init__(self) -> None:
         self.counts: Counter[int] = Counter()
+        self.listeners: list[Callable[[int], None]] = []  # told of each update, as it is done
         self._changed = asyncio.Event()
 
     def __call__(self, update_id: int) -> None:
         self.counts[update_id] += 1
+        for listener in self.listeners:
+            listener(update_id)
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
