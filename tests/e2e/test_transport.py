@@ -31,7 +31,7 @@ from domain.model import OrderStatus, Role, SalesOrder
 from domain.money import Money
 from domain.quantity import Quantity
 from domain.services.catalog import ProductDraft, save_product
-from handlers.replies import Button, InlineKeyboard, SendText
+from handlers.replies import Button, InlineKeyboard, SendDocument, SendPhoto, SendText
 from handlers.text import MAX_MESSAGE_CHARS
 from tests.e2e.conftest import (
     TIMEOUT,
@@ -41,7 +41,7 @@ from tests.e2e.conftest import (
     open_harness,
     texts_of,
 )
-from tests.emulator.conftest import TOKEN
+from tests.emulator.conftest import TOKEN, png_bytes
 from tests.fakes import FixedClock
 
 # PTB warns when it builds RetryAfter (its retry_after type changes in v23); not ours to fix.
@@ -454,6 +454,27 @@ async def test_files_come_from_the_configured_api_server(harness: Harness) -> No
     await h.settle_new(await h.queued(upload()))
     assert await download(h, sent[0]["document"]["file_id"]) == b"sku,qty\nM8,5\n"
     assert [c.ok for c in h.emu.calls_to("getFile")] == [True]  # asked of the emulator
+
+
+async def test_photos_and_documents_go_out_with_html_captions(harness: Harness) -> None:
+    h = harness
+    assert h.front is not None and h.front.delivery is not None
+    chart = png_bytes(40, 20)
+    await h.front.delivery.send(
+        [
+            SendPhoto(chart, caption="<b>Sales</b> &amp; margin", filename="sales.png"),
+            SendDocument(b"sku,qty\nM8,5\n", "stock.csv", caption="<i>Stock</i>"),
+        ],
+        chat_id=h.owner.id,
+    )
+    photo, document = h.read(h.owner)
+    assert photo["caption"] == "Sales & margin"
+    assert photo["caption_entities"] == [{"type": "bold", "offset": 0, "length": 5}]
+    assert (photo["photo"][-1]["width"], photo["photo"][-1]["height"]) == (40, 20)
+    assert await download(h, photo["photo"][-1]["file_id"]) == chart
+    assert (document["document"]["file_name"], document["caption"]) == ("stock.csv", "Stock")
+    assert await download(h, document["document"]["file_id"]) == b"sku,qty\nM8,5\n"
+    assert h.failed_calls() == []
 
 
 # --- logs -------------------------------------------------------------------------------------
