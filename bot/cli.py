@@ -54,21 +54,22 @@ def run(
         typer.Option(help="ptb (python-telegram-bot) or aiogram; default CHATERP_FRAMEWORK"),
     ] = None,
 ) -> None:
-    """Run the bot (with TELEGRAM_BOT_TOKEN); without a token, prepare the local database."""
+    """Run the bot (with TELEGRAM_BOT_TOKEN); without a token, the sandbox."""
     from bot.runner import StartupError, run_bot
 
     settings = get_settings()
     if framework is not None:
         settings = settings.model_copy(update={"chaterp_framework": framework.value})
-    services = _services()
-    typer.echo(f"Database ready: {_safe_url(services.database.url)}")
     if not settings.has_token:
         typer.echo(
-            "No TELEGRAM_BOT_TOKEN is set. The local sandbox is the next part to land; for now "
-            "try `chaterp demo-data`, `chaterp import …` and `chaterp invite owner`, then set "
-            "TELEGRAM_BOT_TOKEN (from @BotFather) and run again."
+            "No TELEGRAM_BOT_TOKEN is set, so this is the sandbox: the whole product on this "
+            "machine, with a stand-in for Telegram in your browser. Set TELEGRAM_BOT_TOKEN (from "
+            "@BotFather) to run the real bot instead."
         )
+        sandbox(host=None, port=None, reset=False)
         return
+    services = _services()
+    typer.echo(f"Database ready: {_safe_url(services.database.url)}")
     typer.echo(f"Starting the bot ({settings.chaterp_framework}); stop it with Ctrl+C.")
     try:
         run_bot(settings, services.database.uow)
@@ -76,6 +77,55 @@ def run(
         raise _fail(str(error)) from None
     finally:
         services.database.dispose()
+
+
+@app.command()
+def sandbox(
+    host: Annotated[
+        str | None, typer.Option(help="Address to serve on (default: SANDBOX_HOST or 127.0.0.1)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to serve on (default: SANDBOX_PORT or 8080)")
+    ] = None,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Start over: delete the sandbox database first")
+    ] = False,
+) -> None:
+    """The whole product with no Telegram account: emulated Telegram, the bot, a chat page."""
+    from bot.runner import StartupError
+    from bot.sandbox import Prepared, reset_database, run_sandbox
+    from storage.database import Database
+
+    configure_logging()
+    settings = get_settings()
+    if reset:
+        try:
+            removed = reset_database(settings)
+        except ValueError as error:
+            raise _fail(str(error)) from None
+        typer.echo(f"Deleted {removed}; starting over." if removed else "Nothing to delete.")
+
+    def prepared(outcome: Prepared, database: Database) -> None:
+        where = _safe_url(database.url)
+        if outcome.demo_loaded:
+            typer.echo(f"Sandbox database {where}: the demo business is loaded.")
+        else:
+            typer.echo(f"Sandbox database {where} (kept from last time; --reset starts over).")
+
+    def ready(url: str) -> None:
+        typer.secho(f"Sandbox ready: open {url} in your browser. Stop with Ctrl+C.", bold=True)
+
+    try:
+        run_sandbox(
+            settings,
+            host=host if host is not None else settings.sandbox_host,
+            port=port if port is not None else settings.sandbox_port,
+            on_prepared=prepared,
+            on_ready=ready,
+        )
+    except StartupError as error:
+        raise _fail(str(error)) from None
+    typer.echo("Sandbox stopped; its chats are kept for next time.")
 
 
 @db_app.command("upgrade")

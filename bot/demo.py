@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -369,11 +369,19 @@ def is_empty(database: Database) -> bool:
     return True
 
 
-def load_demo_data(database: Database, *, today: date | None = None, seed: int = 7) -> DemoSummary:
+def load_demo_data(
+    database: Database,
+    *,
+    today: date | None = None,
+    seed: int = 7,
+    telegram_ids: Mapping[str, int] | None = None,
+) -> DemoSummary:
     """Load the demo business into an empty database; do nothing if it already has data.
 
     ``today`` (default: today by the database's clock, in Asia/Shanghai) is the last day of
     the history. When that is the current day, nothing is dated after the current time.
+    ``telegram_ids`` binds personas (by name, e.g. "Li Wei") to Telegram accounts: the sandbox
+    gives them its emulated users; with a real bot people join through invites instead.
     """
     if not is_empty(database):
         return DemoSummary(skipped=True)
@@ -384,7 +392,14 @@ def load_demo_data(database: Database, *, today: date | None = None, seed: int =
     clock = MovableClock(cutoff)
     uows, dispose = _historical_uows(database, clock)
     try:
-        loader = _Loader(uows, clock, random.Random(seed), today=today, cutoff=cutoff)
+        loader = _Loader(
+            uows,
+            clock,
+            random.Random(seed),
+            today=today,
+            cutoff=cutoff,
+            telegram_ids=telegram_ids or {},
+        )
         return loader.load()
     finally:
         dispose()
@@ -442,8 +457,10 @@ class _Loader:
         *,
         today: date,
         cutoff: datetime,
+        telegram_ids: Mapping[str, int],
     ) -> None:
         self.uows = uows
+        self.telegram_ids = telegram_ids
         self.clock = clock
         self.rng = rng
         self.today = today
@@ -535,7 +552,9 @@ class _Loader:
             self.clock.set(when + timedelta(minutes=5 * index))
             creator = founder if role is Role.OWNER else self.actor(OWNER)
             user = self.tx(
-                lambda uow, n=name, r=role, c=creator: add_user(uow, actor=c, name=n, role=r)
+                lambda uow, n=name, r=role, c=creator: add_user(
+                    uow, actor=c, name=n, role=r, telegram_user_id=self.telegram_ids.get(n)
+                )
             )
             self.users[name] = user.id
             self.roles[name] = role
@@ -607,7 +626,12 @@ class _Loader:
             customer_id = self.customers[key].id
             user = self.tx(
                 lambda uow, n=name, c=customer_id: add_user(
-                    uow, actor=owner, name=n, role=Role.CUSTOMER, customer_id=c
+                    uow,
+                    actor=owner,
+                    name=n,
+                    role=Role.CUSTOMER,
+                    telegram_user_id=self.telegram_ids.get(n),
+                    customer_id=c,
                 )
             )
             self.users[name] = user.id

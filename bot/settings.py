@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
     default_payment_terms_days: int = Field(default=30, ge=0, le=365)
     draft_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # The sandbox (no token): its own database, so demo data never mixes with the real one.
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=8080, ge=0, le=65535)
+    sandbox_database_url: str = "sqlite:///sandbox.db"
 
     @field_validator("timezone")
     @classmethod

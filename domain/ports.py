@@ -20,6 +20,7 @@ from domain.model import (
     HoldReason,
     Invite,
     Invoice,
+    MoveKind,
     OrderStatus,
     Payment,
     PaymentMethod,
@@ -34,6 +35,8 @@ from domain.model import (
     User,
     Warehouse,
 )
+from domain.money import Money
+from domain.quantity import Quantity
 
 
 class Clock(Protocol):
@@ -413,6 +416,68 @@ class SentMessageRepository(Protocol):
     def for_key(self, key: str) -> list[tuple[int, int]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """Money that moved on one business day (the report read side)."""
+
+    day: date
+    invoiced: Money  # invoices issued: goods shipped
+    credited: Money  # credit notes issued: goods returned
+    collected: Money  # payments received (credit notes are not cash)
+
+
+@dataclass(frozen=True, slots=True)
+class MovedAtCost:
+    """Stock moves of one kind, product and unit cost, summed (cost of goods)."""
+
+    kind: MoveKind
+    product_id: int
+    unit_cost: Money
+    on_hand_delta: Quantity  # signed sum: negative for shipments, positive for returns
+
+
+@dataclass(frozen=True, slots=True)
+class ShippedLine:
+    """One line of a confirmed shipment, priced like its invoice was."""
+
+    product_id: int
+    quantity: Quantity
+    shipped_before: Quantity  # what the order line had shipped in earlier confirmed shipments
+    unit_price: Money
+    discount_bp: int
+
+
+class ReportRepository(Protocol):
+    """Read-only queries for reports; periods are half-open ``[start, end)``."""
+
+    def daily_totals(self, first: date, last: date) -> list[DayTotals]:
+        """Per business day from ``first`` to ``last`` (inclusive) that had any of the
+        three; days without any are absent. Oldest first."""
+        ...
+
+    def orders_placed(self, start: datetime, end: datetime) -> tuple[int, Money]:
+        """How many orders were placed in the period and their total (cancelled ones and
+        drafts excluded)."""
+        ...
+
+    def moved_at_cost(
+        self, kinds: Sequence[MoveKind], start: datetime, end: datetime
+    ) -> list[MovedAtCost]:
+        """Stock moves of these kinds in the period, summed per (kind, product, unit cost)."""
+        ...
+
+    def shipped_lines(self, start: datetime, end: datetime) -> list[ShippedLine]:
+        """Lines of the shipments confirmed in the period."""
+        ...
+
+    def backordered(
+        self, product_ids: Sequence[int] | None = None
+    ) -> dict[tuple[int, int], Quantity]:
+        """Open orders' quantities not yet reserved nor shipped (waiting for stock), per
+        (product_id, warehouse_id); only non-zero entries; all products when None."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Nothing is saved unless ``commit()`` is called."""
 
@@ -432,6 +497,7 @@ class UnitOfWork(Protocol):
     updates: ProcessedUpdateRepository
     chat_topics: ChatTopicRepository
     sent_messages: SentMessageRepository
+    reports: ReportRepository
     clock: Clock
     policy: LedgerPolicy
     events: list[object]

@@ -14,8 +14,13 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_date, format_datetime, format_interval, format_skeleton
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    get_currency_symbol,
+)
 
 from domain.money import Money
 from domain.quantity import Quantity
@@ -99,11 +104,35 @@ class Translator:
     def money(self, amount: Money) -> str:
         return format_currency(amount.to_decimal(), amount.currency, locale=self.locale)
 
+    def money_short(self, amount: Money) -> str:
+        """Compact money for chart axes: ``CN¥12.5K`` in English, ``¥1.25万`` in Chinese."""
+        return format_compact_currency(
+            amount.to_decimal(), amount.currency, locale=self.locale, fraction_digits=2
+        )
+
+    def currency_symbol(self, currency: str) -> str:
+        """``CN¥`` in English, ``¥`` in Chinese."""
+        return get_currency_symbol(currency, locale=self.locale)
+
     def quantity(self, quantity: Quantity) -> str:
         return format_decimal(quantity.to_decimal(), format="#,##0.###", locale=self.locale)
 
     def day(self, value: date) -> str:
         return format_date(value, format="medium", locale=self.locale)
+
+    def short_day(self, value: date) -> str:
+        """Day and month: ``Mar 2`` / ``3月2日``."""
+        return format_skeleton("MMMd", value, locale=self.locale)
+
+    def days(self, first: date, last: date) -> str:
+        """A range of days: ``Mar 2 – 8, 2026`` / ``2026年3月2日至8日``."""
+        if first == last:
+            return self.day(first)
+        return format_interval(first, last, skeleton="yMMMd", locale=self.locale)
+
+    def month(self, value: date) -> str:
+        """``March 2026`` / ``2026年3月``."""
+        return format_skeleton("yMMMM", value, locale=self.locale)
 
     def when(self, value: datetime) -> str:
         local = value.astimezone(ZoneInfo(self.timezone))

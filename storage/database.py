@@ -17,6 +17,7 @@ from sqlalchemy.sql import Executable
 from domain.errors import TransientConflict
 from domain.ports import Clock, LedgerPolicy
 from storage import repositories as repos
+from storage.reports import SqlReports
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,11 @@ class SqlUnitOfWork:
         conn = self._engine.connect()
         if self._readonly:
             conn = conn.execution_options(chaterp_readonly=True)
+            if self.dialect == "postgresql":
+                # A report reads several tables: one snapshot, so its figures agree.
+                conn = conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
         try:
             conn.begin()
         except DBAPIError as exc:
@@ -144,6 +150,7 @@ class SqlUnitOfWork:
         self.updates = repos.SqlProcessedUpdates(self)
         self.chat_topics = repos.SqlChatTopics(self)
         self.sent_messages = repos.SqlSentMessages(self)
+        self.reports = SqlReports(self)
         return self
 
     def __exit__(

@@ -26,6 +26,7 @@ from typing import Any
 
 from domain.errors import DuplicateKey, TransientConflict
 from domain.model import (
+    OPEN_ORDER_STATUSES,
     Allocation,
     AuditEntry,
     Customer,
@@ -33,6 +34,7 @@ from domain.model import (
     Invite,
     Invoice,
     InvoiceStatus,
+    MoveKind,
     OrderLine,
     OrderStatus,
     Payment,
@@ -50,7 +52,14 @@ from domain.model import (
     Warehouse,
 )
 from domain.money import Money
-from domain.ports import Clock, ConversationRecord, LedgerPolicy
+from domain.ports import (
+    Clock,
+    ConversationRecord,
+    DayTotals,
+    LedgerPolicy,
+    MovedAtCost,
+    ShippedLine,
+)
 from domain.quantity import Quantity
 
 Row = dict[str, Any]
@@ -1229,6 +1238,100 @@ class FakeSentMessageRepository(_Repository):
         return [(chat, message) for name, chat, message in self._state.sent_messages if name == key]
 
 
+class FakeReportRepository(_Repository):
+    """The report queries, computed by scanning the rows (same rules as storage/reports.py)."""
+
+    def daily_totals(self, first: date, last: date) -> list[DayTotals]:
+        days: dict[date, list[int]] = {}
+        for row in self._rows("invoices").values():
+            if first <= row["issued_on"] <= last:
+                days.setdefault(row["issued_on"], [0, 0, 0])[0] += row["amount_minor"]
+        for row in self._rows("payments").values():
+            if first <= row["received_on"] <= last:
+                credit_note = row["method"] is PaymentMethod.CREDIT_NOTE
+                days.setdefault(row["received_on"], [0, 0, 0])[1 if credit_note else 2] += row[
+                    "amount_minor"
+                ]
+        money = self._money
+        return [
+            DayTotals(day, money(invoiced), money(credited), money(collected))
+            for day, (invoiced, credited, collected) in sorted(days.items())
+        ]
+
+    def orders_placed(self, start: datetime, end: datetime) -> tuple[int, Money]:
+        placed = [
+            row
+            for row in self._rows("orders").values()
+            if start <= row["created_at"] < end
+            and row["status"] not in (OrderStatus.DRAFT, OrderStatus.CANCELLED)
+        ]
+        return len(placed), self._money(sum(row["total_minor"] for row in placed))
+
+    def moved_at_cost(
+        self, kinds: Sequence[MoveKind], start: datetime, end: datetime
+    ) -> list[MovedAtCost]:
+        sums: dict[tuple[str, int, int], int] = {}
+        wanted = {MoveKind(kind) for kind in kinds}
+        for row in self._rows("stock_moves").values():
+            move: StockMove = row["move"]
+            if move.kind in wanted and start <= move.at < end:
+                cost = 0 if move.unit_cost is None else move.unit_cost.minor
+                key = (str(move.kind), move.product_id, cost)
+                sums[key] = sums.get(key, 0) + move.on_hand_delta.milli
+        return [
+            MovedAtCost(MoveKind(kind), product_id, self._money(cost), Quantity(delta))
+            for (kind, product_id, cost), delta in sorted(sums.items())
+        ]
+
+    def shipped_lines(self, start: datetime, end: datetime) -> list[ShippedLine]:
+        shipments = self._rows("shipments")
+        order_lines = self._rows("order_lines")
+        confirmed = [
+            (shipments[line["shipment_id"]]["confirmed_at"], line["shipment_id"], line)
+            for line in self._rows("shipment_lines").values()
+            if shipments[line["shipment_id"]]["status"] is ShipmentStatus.CONFIRMED
+        ]
+        confirmed.sort(key=lambda item: (item[0], item[1], item[2]["order_line_id"]))
+        shipped: dict[int, int] = {}  # order line id -> shipped so far, in confirmation order
+        found: list[ShippedLine] = []
+        for at, _, line in confirmed:
+            before = shipped.get(line["order_line_id"], 0)
+            shipped[line["order_line_id"]] = before + line["quantity_milli"]
+            if start <= at < end:
+                order_line = order_lines[line["order_line_id"]]
+                found.append(
+                    ShippedLine(
+                        product_id=line["product_id"],
+                        quantity=Quantity(line["quantity_milli"]),
+                        shipped_before=Quantity(before),
+                        unit_price=self._money(order_line["unit_price_minor"]),
+                        discount_bp=order_line["discount_bp"],
+                    )
+                )
+        return found
+
+    def backordered(
+        self, product_ids: Sequence[int] | None = None
+    ) -> dict[tuple[int, int], Quantity]:
+        wanted = None if product_ids is None else set(product_ids)
+        orders = self._rows("orders")
+        waiting: dict[tuple[int, int], int] = {}
+        for line in self._rows("order_lines").values():
+            order = orders[line["order_id"]]
+            remaining = line["quantity_milli"] - line["shipped_milli"] - line["reserved_milli"]
+            if (
+                order["status"] in OPEN_ORDER_STATUSES
+                and remaining > 0
+                and (wanted is None or line["product_id"] in wanted)
+            ):
+                key = (line["product_id"], order["warehouse_id"])
+                waiting[key] = waiting.get(key, 0) + remaining
+        return {key: Quantity(milli) for key, milli in sorted(waiting.items())}
+
+    def _money(self, minor: int) -> Money:
+        return Money(minor, self._currency)
+
+
 class FakeUnitOfWork:
     """One transaction over a FakeDatabase: a private copy of the state until ``commit()``."""
 
@@ -1257,6 +1360,7 @@ class FakeUnitOfWork:
         self.updates = FakeProcessedUpdateRepository(self)
         self.chat_topics = FakeChatTopicRepository(self)
         self.sent_messages = FakeSentMessageRepository(self)
+        self.reports = FakeReportRepository(self)
 
     def _begin(self) -> None:
         self._base = self._db.state  # never mutated: commits replace db.state

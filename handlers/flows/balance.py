@@ -30,16 +30,18 @@ MAX_BUTTONS = 6
 MAX_INVOICES_SHOWN = 20
 
 
-def bucket_label(ctx: Context, bucket: str) -> Html:
+BUCKET_LABELS: dict[str, str] = {
+    "current": N_("Not yet due"),
+    "1-30": N_("1–30 days"),
+    "31-60": N_("31–60 days"),
+    "61-90": N_("61–90 days"),
+    "90+": N_("Over 90 days"),
+}
+
+
+def bucket_label(t: Translator, bucket: str) -> Html:
     """The translated name of an ageing bucket (current, 1–30 … days overdue)."""
-    labels = {
-        "current": ctx.t("Not yet due"),
-        "1-30": ctx.t("1–30 days"),
-        "31-60": ctx.t("31–60 days"),
-        "61-90": ctx.t("61–90 days"),
-        "90+": ctx.t("Over 90 days"),
-    }
-    return Html(labels.get(bucket, bucket))
+    return Html(t(BUCKET_LABELS[bucket]) if bucket in BUCKET_LABELS else bucket)
 
 
 def balance_phrase(t: Translator, balance: Money) -> Html:
@@ -90,7 +92,7 @@ def balance_card(ctx: Context, info: CustomerBalance) -> str:
     for bucket in BUCKETS:
         amount = info.ageing.buckets[bucket]
         if amount.minor:
-            lines.append(t("• {bucket}: {amount}", bucket=bucket_label(ctx, bucket), amount=amount))
+            lines.append(t("• {bucket}: {amount}", bucket=bucket_label(t, bucket), amount=amount))
     lines.append("")
     lines.append(t("Invoices:"))
     for invoice in info.open_invoices[:MAX_INVOICES_SHOWN]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from domain.model import Product, StockBalance, Warehouse
 from domain.ports import UnitOfWork
 from domain.quantity import Quantity
+from domain.services.low_stock import StockPosition, is_tracked, low_stock, stock_positions
 from handlers.callbacks import BadCallback, Callback
 from handlers.context import Context
 from handlers.flow import STAFF, CardAction, Flow
-from handlers.i18n import N_
+from handlers.i18n import N_, Translator
 from handlers.replies import Button, InlineKeyboard
 from handlers.text import split_message
 
@@ -32,11 +31,6 @@ def product_label(product: Product) -> str:
     if len(name) > MAX_LABEL_CHARS:
         name = name[: MAX_LABEL_CHARS - 1] + "…"
     return f"{name} · {product.sku}"
-
-
-def suggested_reorder(product: Product, available: Quantity) -> Quantity:
-    """The usual reorder quantity, or more if that would still leave it under the point."""
-    return Quantity(max(product.reorder_qty.milli, product.reorder_point.milli - available.milli))
 
 
 def stock_text(ctx: Context, product: Product) -> str:
@@ -76,6 +70,15 @@ def stock_text(ctx: Context, product: Product) -> str:
                 available=total_available,
             )
         )
+    position = stock_positions(ctx.uow, [product])[0]
+    if position.backordered:
+        lines.append(
+            ctx.t(
+                "Backordered (waiting for stock): {quantity} {unit}",
+                quantity=position.backordered,
+                unit=product.unit,
+            )
+        )
     if product.reorder_point.milli > 0:
         lines.append(
             ctx.t(
@@ -84,31 +87,51 @@ def stock_text(ctx: Context, product: Product) -> str:
                 unit=product.unit,
             )
         )
-        if total_available <= product.reorder_point:
-            lines.append(
-                ctx.t(
-                    "⚠️ At or under the reorder point: order {quantity} {unit}.",
-                    quantity=suggested_reorder(product, total_available),
-                    unit=product.unit,
-                )
-            )
     else:
         lines.append(ctx.t("No reorder point set."))
+    if position.is_low and is_tracked(product):
+        lines.append(
+            ctx.t(
+                "⚠️ At or under the reorder point: order {quantity} {unit}.",
+                quantity=position.suggested,
+                unit=product.unit,
+            )
+        )
+    elif position.is_low:
+        lines.append(
+            ctx.t(
+                "⚠️ Orders are waiting for stock: order {quantity} {unit}.",
+                quantity=position.suggested,
+                unit=product.unit,
+            )
+        )
     return "\n".join(lines)
 
 
-def low_stock(uow: UnitOfWork) -> list[tuple[Product, Quantity]]:
-    """Active products whose available stock (all warehouses) is at or under the reorder point;
-    out of stock first, then by name."""
-    available: dict[int, int] = defaultdict(int)
-    for balance in uow.stock.all():
-        available[balance.product_id] += balance.available.milli
-    low = [
-        (product, Quantity(available[product.id]))
-        for product in uow.products.list()
-        if available[product.id] <= product.reorder_point.milli
+def low_stock_line(t: Translator, position: StockPosition) -> str:
+    """``• Name (SKU): available 3 pcs · backordered 2 pcs · reorder point 10 → order 19 pcs``;
+    also the line format of the low-stock digest and the daily summary."""
+    product = position.product
+    parts = [
+        t(
+            "• <b>{name}</b> ({sku}): available {available} {unit}",
+            name=product.name,
+            sku=product.sku,
+            available=position.available,
+            unit=product.unit,
+        )
     ]
-    return sorted(low, key=lambda item: (item[1].milli > 0, item[0].name.casefold(), item[0].id))
+    if position.backordered:
+        parts.append(
+            t("backordered {quantity} {unit}", quantity=position.backordered, unit=product.unit)
+        )
+    parts.append(t("reorder point {point}", point=product.reorder_point))
+    line = " · ".join(parts)
+    if position.suggested:
+        line += " → " + t(
+            "order {quantity} {unit}", quantity=position.suggested, unit=product.unit
+        )
+    return line
 
 
 class StockPickAction(CardAction):
@@ -189,21 +212,7 @@ class StockFlow(Flow):
                 len(low),
             )
         ]
-        for product, available in low:
-            line = ctx.t(
-                "• <b>{name}</b> ({sku}): available {available} {unit} · reorder point {point}",
-                name=product.name,
-                sku=product.sku,
-                available=available,
-                unit=product.unit,
-                point=product.reorder_point,
-            )
-            suggested = suggested_reorder(product, available)
-            if suggested.milli > 0:
-                line += " → " + ctx.t(
-                    "order {quantity} {unit}", quantity=suggested, unit=product.unit
-                )
-            lines.append(line)
+        lines.extend(low_stock_line(ctx.t, position) for position in low)
         for chunk in split_message("\n".join(lines)):
             ctx.say(chunk)
 

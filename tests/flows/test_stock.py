@@ -42,7 +42,8 @@ def test_stock_of_one_product_per_warehouse(
         "SOUTH: on hand 0 · reserved 0 · available 0",
         "All warehouses: on hand 20 · available 15",
         "Reorder point: 25 box",
-        "⚠️ At or under the reorder point: order 100 box.",
+        # Back to the reorder point plus the reorder quantity: 25 + 100 - 15.
+        "⚠️ At or under the reorder point: order 110 box.",
     ]
     chat.send(business.warehouse, "/stock copper wir")
     assert chat.last(business.warehouse.telegram_id).text.splitlines() == [
@@ -114,9 +115,10 @@ def test_stock_alone_lists_what_is_at_or_under_the_reorder_point(
     chat.send(business.warehouse, "/stock")
     assert chat.last(me).text.splitlines() == [
         "⚠️ 3 products at or under their reorder point:",
-        "• <b>Clip</b> (C-1): available 0 pcs · reorder point 5 → order 5 pcs",
-        "• <b>Hinge &lt;brass&gt;</b> (H-1): available 0 pcs · reorder point 10 → order 50 pcs",
-        "• <b>M8 hex bolt 40mm</b> (M8-40): available 20 box · reorder point 25 → order 100 box",
+        # No reorder quantity: one unit above the point, so it is no longer low.
+        "• <b>Clip</b> (C-1): available 0 pcs · reorder point 5 → order 6 pcs",
+        "• <b>Hinge &lt;brass&gt;</b> (H-1): available 0 pcs · reorder point 10 → order 60 pcs",
+        "• <b>M8 hex bolt 40mm</b> (M8-40): available 20 box · reorder point 25 → order 105 box",
     ]
 
     # Exactly at the point counts; above it does not.
@@ -204,3 +206,32 @@ def test_roles_and_groups(chat: ChatDriver, business: Business, database: FakeDa
     chat.press(business.warehouse, "Copper wire", chat=group, message=question)
     assert chat.toasts[-1].text == "This action has expired."
     assert business.users["sales"].role is Role.SALES
+
+
+def test_backorders_count_against_the_reorder_point(
+    chat: ChatDriver, business: Business, database: FakeDatabase
+) -> None:
+    me = business.warehouse.telegram_id
+    # 30 ordered with 20 in stock: 20 reserved, 10 waiting for stock.
+    place(database, business, (business.bolt, "30"), backorder=True)
+    chat.send(business.warehouse, "/stock M8-40")
+    assert chat.last(me).text.splitlines()[-4:] == [
+        "All warehouses: on hand 20 · available 0",
+        "Backordered (waiting for stock): 10 box",
+        "Reorder point: 25 box",
+        # 25 + 100 - (0 - 10)
+        "⚠️ At or under the reorder point: order 135 box.",
+    ]
+    chat.send(business.warehouse, "/stock")
+    assert chat.last(me).text.splitlines()[1] == (
+        "• <b>M8 hex bolt 40mm</b> (M8-40): available 0 box · backordered 10 box"
+        " · reorder point 25 → order 135 box"
+    )
+    # A product nobody set a reorder point for is low only while customers wait for it.
+    place(database, business, (business.wire, "40"), backorder=True)
+    chat.send(business.warehouse, "/stock copper wire")
+    assert chat.last(me).text.splitlines()[-3:] == [
+        "Backordered (waiting for stock): 9.5 kg",
+        "No reorder point set.",
+        "⚠️ Orders are waiting for stock: order 10 kg.",
+    ]

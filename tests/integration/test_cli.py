@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from bot import sandbox
 from bot.cli import app
-from bot.settings import get_settings
+from bot.settings import Settings, get_settings
 from domain.services.users import token_hash
 from storage.database import build_engine
 from storage.migrate import current_revision, head_revision
@@ -28,11 +30,38 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
     get_settings.cache_clear()
 
 
-def test_run_without_token_prepares_the_database(cli: CliRunner, tmp_path: Path) -> None:
+def test_run_without_token_starts_the_sandbox_on_its_own_database(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
+    monkeypatch.setenv("SANDBOX_DATABASE_URL", sandbox_url)
+    monkeypatch.setenv("SANDBOX_PORT", "8099")
+    started: list[tuple[str, int]] = []
+
+    def run_sandbox(settings: Settings, *, host: str, port: int, **hooks: Any) -> None:
+        """Everything but serving (tests/sandbox serve the sandbox)."""
+        database = sandbox.open_database(settings)
+        hooks["on_prepared"](sandbox.prepare_database(database), database)
+        database.dispose()
+        started.append((host, port))
+        hooks["on_ready"](f"http://{host}:{port}")
+
+    monkeypatch.setattr(sandbox, "run_sandbox", run_sandbox)
     result = cli.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
-    assert "No TELEGRAM_BOT_TOKEN" in result.output
-    assert current_revision(build_engine(f"sqlite:///{tmp_path / 'cli.db'}")) == head_revision()
+    assert "No TELEGRAM_BOT_TOKEN is set, so this is the sandbox" in result.output
+    assert "the demo business is loaded" in result.output
+    assert "open http://127.0.0.1:8099" in result.output
+    assert started == [("127.0.0.1", 8099)]
+    assert current_revision(build_engine(sandbox_url)) == head_revision()
+    assert not (tmp_path / "cli.db").exists()  # the real bot's database is not touched
+
+    again = cli.invoke(app, ["sandbox", "--port", "8100"])
+    assert "kept from last time" in again.output
+    assert started[-1] == ("127.0.0.1", 8100)
+
+    reset = cli.invoke(app, ["sandbox", "--reset"])
+    assert "starting over" in reset.output and "the demo business is loaded" in reset.output
 
 
 def test_db_upgrade_twice(cli: CliRunner) -> None:
