@@ -40,7 +40,6 @@ from tests.flows.conftest import Business, seed_business
 
 T = TypeVar("T")
 
-FRAMEWORKS = ["ptb", "aiogram"]
 TIMEOUT = 15.0  # generous: a loaded CI machine; nothing waits this long when things work
 ANSWER_WITHIN = 10.0  # under the emulator's 15 s callback-query lifetime
 SEEDED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -324,11 +323,6 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     db.dispose()  # folds the WAL into the file, so a plain copy is complete
     assert not path.with_name(path.name + "-wal").exists()
     return Template(path, business)
-
-
-@pytest.fixture(params=FRAMEWORKS)
-def framework(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @asynccontextmanager
