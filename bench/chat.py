@@ -1,7 +1,8 @@
-"""Benchmark the chat front end: the order flow over HTTP beside a bare PTB echo bot.
+"""Benchmark the chat front ends: the order flow over HTTP beside a bare echo bot, per framework.
 
 Usage: python bench/chat.py [--chats 50] [--rate 100] [--seconds 10] [--runs 3]
-                            [--warmup 2] [--catalog 300] [--profile DIR]
+                            [--warmup 2] [--catalog 300] [--frameworks ptb,aiogram]
+                            [--profile DIR]
 
 What is measured
   The Bot API emulator (bot/emulator) listens on localhost in this process, which also plays
@@ -9,17 +10,22 @@ What is measured
   own, polling the emulator over HTTP, so its event loop is measured on its own:
 
   - order: the real front end, built as ``chaterp run`` builds it
-    (``bot.runner.build_front_end("ptb", ..., engine_process=...)``: python-telegram-bot's
-    Application with our aiohttp requests, our per-chat update processor, reply delivery, and
-    the conversation engine in a child process of its own) on a SQLite file with a seeded
-    business. Each salesperson runs the order flow
+    (``bot.runner.build_front_end(framework, ..., engine_process=...)``: the framework's
+    Application or Dispatcher, our per-chat lanes, reply delivery, python-telegram-bot's
+    requests over aiohttp, and the conversation engine in a child process of its own) on a
+    SQLite file with a seeded business. Each salesperson runs the order flow
     again and again: ``/order`` → ``harbour hardwre 007`` (a customer's name with a typo) →
     ``Q blu widgt, 5 m8 bolt`` (two lines, fuzzy-matched) → Done → Confirm; five updates an
     order, every confirmed order also posting its shipping card to the warehouse worker's chat.
     Q changes with every order, so the "looks like SO-…, place it again?" check never fires.
-  - echo: a bare python-telegram-bot Application with one MessageHandler that sends the text
-    back (concurrent updates on, like ours, so the baseline is the transport, not a queue),
-    with python-telegram-bot's default (httpx) requests: bare, as the goal says.
+  - echo: a bare bot of the same framework with one message handler that sends the text back
+    (python-telegram-bot: an Application with concurrent updates on and its default httpx
+    requests; aiogram: a Dispatcher handling updates as tasks; both bounded like ours, so the
+    baseline is the transport, not a queue).
+
+  Each framework (``--frameworks``, default both) gets its own pair of bots, its own bot
+  accounts on the emulator and its own copy of the database, and is compared with its own
+  echo bot.
 
   Each bot gets two phases, each ``--warmup`` seconds untimed and then ``--seconds`` timed:
 
@@ -38,22 +44,23 @@ What is measured
   both report the CPU time they used (the order bot: both of its processes), as does this
   (emulator) process, so a saturated side shows.
 
-  Runs alternate which bot goes first; each run starts a fresh emulator and a fresh copy of the
-  seeded database. Reported: every run, and the median of the runs.
+  Runs alternate which framework and which bot goes first; each run starts a fresh emulator and
+  a fresh copy of the seeded database. Reported: every run, and the median of the runs.
 
-Goals (reported, never asserted)
-  - the order flow sustains at least 0.5x the echo bot's updates per second;
+Goals (reported, never asserted), for each framework
+  - the order flow sustains at least 0.5x the same framework's echo bot's updates per second;
   - at the offered rate (100/s over 50 chats by default), update→reply p99 <= 25 ms;
   - no event-loop stall over 10 ms in the bot's process (judged in the paced phase; the
     saturation phase is shown too).
 
-``--profile DIR`` runs once with cProfile in the order bot's event-loop thread for the
-saturation window and writes the top functions to DIR/chat-profile.txt; its timings are
-slowed by the profiler and are not goal figures. (The engine process is not profiled: profile
-the engine alone through the flow tests' recording chat.)
+``--profile DIR`` runs once with cProfile in each order bot's event-loop thread for the
+saturation window and writes the top functions to DIR/chat-profile-FRAMEWORK.txt; its timings
+are slowed by the profiler and are not goal figures. (The engine process is not profiled:
+profile the engine alone through the flow tests' recording chat.)
 
 The machine this runs on may be shared: the 1-minute load average is printed before and
-after. The last line printed is one JSON object with the figures (medians of the runs).
+after. The last line printed is one JSON object with the figures (medians of the runs), one
+section per framework.
 """
 
 from __future__ import annotations
@@ -73,7 +80,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,10 +91,20 @@ GOAL_RATIO = 0.5
 GOAL_P99_MS = 25.0
 GOAL_STALL_MS = 10.0
 
-ORDER_TOKEN = "7100000001:AAOrderBotBenchToken0123456789abcdefg"
-ECHO_TOKEN = "7100000002:AAEchoBotBenchToken01234567890abcdefg"
-ORDER_BOT = "chaterp_bench_bot"
-ECHO_BOT = "echo_bench_bot"
+FRAMEWORKS = {"ptb": "python-telegram-bot", "aiogram": "aiogram"}
+# (token, username) of each bot on the emulator, by (framework, kind)
+BOTS = {
+    ("ptb", "order"): ("7100000001:AAOrderBotBenchToken0123456789abcdefg", "chaterp_bench_bot"),
+    ("ptb", "echo"): ("7100000002:AAEchoBotBenchToken01234567890abcdefg", "echo_bench_bot"),
+    ("aiogram", "order"): (
+        "7100000003:AAOrderAiogramBenchToken0123456789a",
+        "chaterp_aiogram_bench_bot",
+    ),
+    ("aiogram", "echo"): (
+        "7100000004:AAEchoAiogramBenchToken0123456789ab",
+        "echo_aiogram_bench_bot",
+    ),
+}
 TIMEZONE = "Asia/Shanghai"
 FIRST_SALES_ID = 200_000  # Telegram ids of the salespeople: FIRST_SALES_ID + chat number
 WAREHOUSE_ID = 100_002
@@ -405,9 +422,9 @@ def input_kind(incoming: Any) -> str:
 
 def instrument_order_bot(front: Any, metrics: BotMetrics) -> None:
     """Time the engine step (as the event loop waits for it, and the engine's CPU for it), the
-    delivery and the whole update inside the bot."""
-    calls, delivery, processor = front.engine_calls, front.delivery, front.processor
-    deliver, process = delivery.deliver, processor.do_process_update
+    delivery and the whole update inside the bot (from joining its chat's lane to the end)."""
+    calls, delivery, lanes = front.engine_calls, front.delivery, front.lanes
+    deliver, turn = delivery.deliver, lanes.turn
     clock = time.perf_counter
 
     def observe(incoming: Any, wall: float, cpu: float) -> None:
@@ -422,19 +439,21 @@ def instrument_order_bot(front: Any, metrics: BotMetrics) -> None:
         finally:
             metrics.deliver.append(clock() - start)
 
-    async def timed_process(update: object, coroutine: Awaitable[Any]) -> None:
+    @contextlib.asynccontextmanager
+    async def timed_turn(chat: Any) -> AsyncIterator[None]:
         start = clock()
         try:
-            await process(update, coroutine)
+            async with turn(chat):
+                yield
         finally:
             metrics.in_bot.append(clock() - start)
 
     calls.observer = observe
     delivery.deliver = timed_deliver
-    processor.do_process_update = timed_process
+    lanes.turn = timed_turn
 
 
-async def start_order_bot(api: str, db_path: Path, metrics: BotMetrics) -> Any:
+async def start_order_bot(framework: str, api: str, db_path: Path, metrics: BotMetrics) -> Any:
     from bot.runner import BotConfig, build_front_end, engine_spec
     from domain.clock import SystemClock
     from domain.ports import LedgerPolicy
@@ -442,14 +461,15 @@ async def start_order_bot(api: str, db_path: Path, metrics: BotMetrics) -> Any:
 
     url = f"sqlite:///{db_path}"
     database = Database(url, clock=SystemClock(TIMEZONE), policy=LedgerPolicy())
-    config = BotConfig(token=ORDER_TOKEN, api_base_url=api, timezone=TIMEZONE, poll_timeout=10.0)
+    token, _ = BOTS[framework, "order"]
+    config = BotConfig(token=token, api_base_url=api, timezone=TIMEZONE, poll_timeout=10.0)
 
     def handled(update_id: int) -> None:
         metrics.handled += 1
 
     # As `chaterp run` builds it: the engine in a process of its own.
     front = build_front_end(
-        "ptb",
+        framework,
         config,
         database.uow,
         on_handled=handled,
@@ -461,12 +481,18 @@ async def start_order_bot(api: str, db_path: Path, metrics: BotMetrics) -> Any:
     return front
 
 
-async def start_echo_bot(api: str, metrics: BotMetrics) -> Any:
+async def start_echo_bot(framework: str, api: str, metrics: BotMetrics) -> Any:
+    if framework == "aiogram":
+        return await start_aiogram_echo_bot(api, metrics)
+    return await start_ptb_echo_bot(api, metrics)
+
+
+async def start_ptb_echo_bot(api: str, metrics: BotMetrics) -> Any:
     """A bare python-telegram-bot echo bot: one MessageHandler that sends the text back."""
     from telegram import Update
     from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-    from bot.runner import MAX_CONCURRENT_UPDATES
+    from bot.lanes import MAX_CONCURRENT_UPDATES
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
@@ -476,7 +502,7 @@ async def start_echo_bot(api: str, metrics: BotMetrics) -> Any:
 
     app = (
         Application.builder()
-        .token(ECHO_TOKEN)
+        .token(BOTS["ptb", "echo"][0])
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(MAX_CONCURRENT_UPDATES)
@@ -491,8 +517,62 @@ async def start_echo_bot(api: str, metrics: BotMetrics) -> Any:
     return app
 
 
+class AiogramEchoBot:
+    """A bare aiogram echo bot: a Dispatcher with one message handler, polling in a task."""
+
+    def __init__(self, api: str, metrics: BotMetrics) -> None:
+        from aiogram import Bot, Dispatcher, F
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiogram.types import Message
+
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api))
+        self.bot = Bot(BOTS["aiogram", "echo"][0], session=session)
+        self.dispatcher = Dispatcher()
+
+        async def echo(message: Message) -> None:
+            if message.text is not None:
+                await self.bot.send_message(chat_id=message.chat.id, text=message.text)
+            metrics.handled += 1
+
+        self.dispatcher.message.register(echo, F.text)
+        self.polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        from bot.lanes import MAX_CONCURRENT_UPDATES
+
+        await self.bot.delete_webhook(drop_pending_updates=True)
+        started = asyncio.Event()
+
+        async def polling_started() -> None:
+            started.set()
+
+        self.dispatcher.startup.register(polling_started)
+        self.polling = asyncio.create_task(
+            self.dispatcher.start_polling(
+                self.bot,
+                polling_timeout=10,
+                handle_signals=False,
+                tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
+            )
+        )
+        await asyncio.wait_for(started.wait(), BOT_START_TIMEOUT)
+
+    async def stop(self) -> None:
+        if self.polling is not None and not self.polling.done():
+            await self.dispatcher.stop_polling()
+            await self.polling
+        await self.bot.session.close()
+
+
+async def start_aiogram_echo_bot(api: str, metrics: BotMetrics) -> AiogramEchoBot:
+    bot = AiogramEchoBot(api, metrics)
+    await bot.start()
+    return bot
+
+
 async def stop_bot(kind: str, bot: Any) -> None:
-    if kind == "order":
+    if kind == "order" or isinstance(bot, AiogramEchoBot):
         await bot.stop()
         return
     if bot.updater is not None and bot.updater.running:
@@ -502,7 +582,9 @@ async def stop_bot(kind: str, bot: Any) -> None:
     await bot.shutdown()
 
 
-async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | None) -> None:
+async def serve(
+    kind: str, framework: str, api: str, db_path: Path | None, profile_dir: Path | None
+) -> None:
     """The child process: run one bot until told to stop; answer "mark" and "report" lines."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -510,9 +592,9 @@ async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | N
     profiling = profile_dir is not None and kind == "order"
     if kind == "order":
         assert db_path is not None
-        bot = await start_order_bot(api, db_path, metrics)
+        bot = await start_order_bot(framework, api, db_path, metrics)
     else:
-        bot = await start_echo_bot(api, metrics)
+        bot = await start_echo_bot(framework, api, metrics)
     metrics.lag.start(watch_stalls=profile_dir is not None)
     metrics.watch_gc()
     loop = asyncio.get_running_loop()
@@ -527,7 +609,8 @@ async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | N
                 metrics.mark(profiling)
                 print("ok", flush=True)
             elif line == "report":
-                target = profile_dir / "chat-profile.txt" if profile_dir is not None else None
+                name = f"chat-profile-{framework}.txt"
+                target = profile_dir / name if profile_dir is not None else None
                 engine_cpu = await metrics.engine_process_cpu() - metrics.engine_process_cpu_at_mark
                 print(json.dumps(metrics.report(target, engine_cpu)), flush=True)
             else:  # "stop", or the parent went away
@@ -543,12 +626,15 @@ async def serve(kind: str, api: str, db_path: Path | None, profile_dir: Path | N
 class BotProcess:
     """A bot in a child process, driven by lines on its stdin."""
 
-    def __init__(self, kind: str, api: str, workdir: Path, db_path: Path | None) -> None:
+    def __init__(
+        self, framework: str, kind: str, api: str, workdir: Path, db_path: Path | None
+    ) -> None:
+        self.framework = framework
         self.kind = kind
         self.api = api
         self.workdir = workdir
         self.db_path = db_path
-        self.log_path = workdir / f"{kind}-bot.log"
+        self.log_path = workdir / f"{framework}-{kind}-bot.log"
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, profile_dir: Path | None) -> None:
@@ -557,6 +643,8 @@ class BotProcess:
             str(Path(__file__).resolve()),
             "--serve",
             self.kind,
+            "--framework",
+            self.framework,
             "--api",
             self.api,
         ]
@@ -839,7 +927,8 @@ async def paced(
 
 # --- figures --------------------------------------------------------------------------------------
 
-Run = dict[str, Any]  # "echo_saturation", "echo_paced", "order_saturation", "order_paced" → phase
+# framework → "echo_saturation", "echo_paced", "order_saturation", "order_paced" → phase figures
+Run = dict[str, Any]
 NAN = float("nan")
 
 
@@ -882,7 +971,8 @@ def phase_figures(
 
 
 def pick(run: Run, path: str) -> float:
-    """One figure of a run by its dotted path ("order_paced.latency_ms.p99"); NaN if absent."""
+    """One figure of a run by its dotted path ("ptb.order_paced.latency_ms.p99"); NaN if
+    absent."""
     value: Any = run
     for key in path.split("."):
         if not isinstance(value, dict) or key not in value:
@@ -896,7 +986,7 @@ def median_of(runs: Sequence[Run], path: str) -> float:
     return round(statistics.median(values), 3) if values else NAN
 
 
-# The JSON figures (medians of the runs) and where each comes from.
+# The JSON figures of each framework (medians of the runs) and where each comes from.
 FIGURES: dict[str, dict[str, str]] = {
     "echo": {
         "max_updates_per_s": "echo_saturation.updates_per_s",
@@ -933,9 +1023,9 @@ FIGURES: dict[str, dict[str, str]] = {
         "orders_placed": "orders_placed",
     },
 }
-# The table: section titles (no path) and rows (label, path, unit).
+# The table for each framework: section titles (no path) and rows (label, path, unit).
 TABLE: tuple[tuple[str, str, str], ...] = (
-    ("echo bot (bare python-telegram-bot)", "", ""),
+    ("echo bot (bare {framework})", "", ""),
     ("max updates/s (saturation)", "echo_saturation.updates_per_s", "/s"),
     ("saturation: bot CPU", "echo_saturation.bot_cpu_pct", "%"),
     ("saturation: bot CPU per update", "echo_saturation.cpu_ms_per_update", "ms"),
@@ -943,7 +1033,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("paced: update→reply p50", "echo_paced.latency_ms.p50", "ms"),
     ("paced: update→reply p99", "echo_paced.latency_ms.p99", "ms"),
     ("paced: loop lag max", "echo_paced.bot.lag_ms.max", "ms"),
-    ("order flow (the real front end, SQLite)", "", ""),
+    ("order flow (the real front end on {framework}, SQLite)", "", ""),
     ("max updates/s (saturation)", "order_saturation.updates_per_s", "/s"),
     ("saturation: update→reply p50", "order_saturation.latency_ms.p50", "ms"),
     ("saturation: update→reply p99", "order_saturation.latency_ms.p99", "ms"),
@@ -976,48 +1066,50 @@ TABLE: tuple[tuple[str, str, str], ...] = (
 def print_table(runs: Sequence[Run], figures: dict[str, Any]) -> None:
     header = "".join(f"{'run ' + str(n + 1):>10}" for n in range(len(runs)))
     print(f"\n{'':<42}{header}{'median':>10}")
-    for label, path, unit in TABLE:
-        if not path:
-            print(f"-- {label}")
-            continue
-        cells = "".join(f"{pick(run, path):>10.1f}" for run in runs)
-        print(f"  {label:<40}{cells}{median_of(runs, path):>10.1f} {unit}")
-    order, goals = figures["order"], figures["goals"]
+    for framework in figures["frameworks"]:
+        for label, path, unit in TABLE:
+            if not path:
+                print(f"-- {label.format(framework=FRAMEWORKS[framework])}")
+                continue
+            full = f"{framework}.{path}"
+            cells = "".join(f"{pick(run, full):>10.1f}" for run in runs)
+            print(f"  {label:<40}{cells}{median_of(runs, full):>10.1f} {unit}")
 
     def verdict(met: bool) -> str:
         return "met" if met else "MISSED"
 
-    print()
-    print(
-        f"goal: order flow ≥ {GOAL_RATIO:g}× the echo bot's updates/s: "
-        f"{order['max_updates_per_s']:.0f} / {figures['echo']['max_updates_per_s']:.0f} = "
-        f"{figures['ratio']:.2f} → {verdict(goals['throughput'])}"
-    )
-    print(
-        f"goal: update→reply p99 ≤ {GOAL_P99_MS:g} ms at {figures['rate']:g}/s over "
-        f"{figures['chats']} chats: {order['paced_p99_ms']:.1f} ms → {verdict(goals['latency'])}"
-    )
-    print(
-        f"goal: no event-loop stall over {GOAL_STALL_MS:g} ms in the bot (paced): max "
-        f"{order['paced_loop_lag_max_ms']:.1f} ms → {verdict(goals['loop_lag'])}"
-    )
+    for framework in figures["frameworks"]:
+        section = figures[framework]
+        order, goals = section["order"], section["goals"]
+        print(f"\n{FRAMEWORKS[framework]}:")
+        print(
+            f"goal: order flow ≥ {GOAL_RATIO:g}× the echo bot's updates/s: "
+            f"{order['max_updates_per_s']:.0f} / {section['echo']['max_updates_per_s']:.0f} = "
+            f"{section['ratio']:.2f} → {verdict(goals['throughput'])}"
+        )
+        print(
+            f"goal: update→reply p99 ≤ {GOAL_P99_MS:g} ms at {figures['rate']:g}/s over "
+            f"{figures['chats']} chats: {order['paced_p99_ms']:.1f} ms → "
+            f"{verdict(goals['latency'])}"
+        )
+        print(
+            f"goal: no event-loop stall over {GOAL_STALL_MS:g} ms in the bot (paced): max "
+            f"{order['paced_loop_lag_max_ms']:.1f} ms → {verdict(goals['loop_lag'])}"
+        )
     load = figures["load_avg_1m"]
-    print(f"1-minute load average: {load[0]:.2f} before, {load[1]:.2f} after")
+    print(f"\n1-minute load average: {load[0]:.2f} before, {load[1]:.2f} after")
 
 
-def collect(args: argparse.Namespace, runs: Sequence[Run], load: tuple[float, float]) -> Run:
+def collect_framework(runs: Sequence[Run], framework: str) -> Run:
+    """One framework's figures (medians of the runs), its ratio and its goals."""
     figures: Run = {
-        section: {key: median_of(runs, path) for key, path in paths.items()}
+        section: {key: median_of(runs, f"{framework}.{path}") for key, path in paths.items()}
         for section, paths in FIGURES.items()
     }
     echo, order = figures["echo"]["max_updates_per_s"], figures["order"]["max_updates_per_s"]
     ratio = order / echo if echo else NAN
     figures["order"]["orders_per_s"] = round(order / len(Salesperson.STEPS), 2)
     return {
-        "chats": args.chats,
-        "rate": args.rate,
-        "seconds": args.seconds,
-        "runs": len(runs),
         **figures,
         "ratio": round(ratio, 3),
         "goals": {
@@ -1025,6 +1117,19 @@ def collect(args: argparse.Namespace, runs: Sequence[Run], load: tuple[float, fl
             "latency": figures["order"]["paced_p99_ms"] <= GOAL_P99_MS,
             "loop_lag": figures["order"]["paced_loop_lag_max_ms"] <= GOAL_STALL_MS,
         },
+    }
+
+
+def collect(args: argparse.Namespace, runs: Sequence[Run], load: tuple[float, float]) -> Run:
+    sections = {framework: collect_framework(runs, framework) for framework in args.frameworks}
+    return {
+        "chats": args.chats,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "runs": len(runs),
+        "frameworks": list(args.frameworks),
+        **sections,
+        "goals_met": all(all(s["goals"].values()) for s in sections.values()),
         "load_avg_1m": [round(load[0], 2), round(load[1], 2)],
         "cpus": os.cpu_count(),
         "profiled": args.profile is not None,
@@ -1037,54 +1142,74 @@ def collect(args: argparse.Namespace, runs: Sequence[Run], load: tuple[float, fl
 async def run_once(
     args: argparse.Namespace, template: Path, workdir: Path, number: int, profile_dir: Path | None
 ) -> Run:
-    """A fresh emulator and database copy; each bot's two phases (which goes first alternates)."""
+    """A fresh emulator; each framework's two bots, each with its two phases (which framework
+    and which bot go first alternates)."""
     from bot.emulator import running_emulator
 
-    db_path = workdir / f"run-{number}.db"
-    shutil.copyfile(template, db_path)
     run: Run = {}
     async with running_emulator() as emu:
-        emu.add_bot(ORDER_TOKEN, username=ORDER_BOT, first_name="chaterp")
-        emu.add_bot(ECHO_TOKEN, username=ECHO_BOT, first_name="echo")
+        for (framework, kind), (token, username) in BOTS.items():
+            if framework in args.frameworks:
+                emu.add_bot(token, username=username, first_name=kind)
         users = [
             emu.user(FIRST_SALES_ID + n, "Sales", f"{n:03d}", language_code="en")
             for n in range(args.chats)
         ]
         emu.user(WAREHOUSE_ID, "Wang", "Warehouse", language_code="en")
         emu.user(OWNER_ID, "Olga", "Owner", language_code="en")
-        for kind in ("echo", "order") if number % 2 == 0 else ("order", "echo"):
-            bot = BotProcess(kind, emu.url, workdir, db_path if kind == "order" else None)
-            await bot.start(profile_dir if kind == "order" else None)
-            replies = Replies(emu, ORDER_BOT if kind == "order" else ECHO_BOT)
-            salespeople = [Salesperson(emu, replies, u, n) for n, u in enumerate(users)]
-            people: Sequence[Person] = (
-                salespeople if kind == "order" else [EchoPerson(emu, replies, u) for u in users]
+        frameworks = args.frameworks if number % 2 == 0 else args.frameworks[::-1]
+        for framework in frameworks:
+            run[framework] = await run_framework(
+                args, emu, users, framework, template, workdir, number, profile_dir
             )
-            try:
-                for phase in ("saturation", "paced"):
-                    if phase == "saturation":
-                        measured = await saturate(people, bot, args.warmup, args.seconds)
-                    else:
-                        measured = await paced(people, bot, args.rate, args.warmup, args.seconds)
-                    figures = phase_figures(*measured, args.seconds)
-                    handled = max(figures["bot"]["handled"], 1)
-                    figures["cpu_ms_per_update"] = 1000 * figures["bot"]["cpu_s"] / handled
-                    run[f"{kind}_{phase}"] = figures
-            except BaseException:
-                await bot.stop()
-                if bot.log_path.exists():
-                    print(f"--- the {kind} bot's log:", file=sys.stderr)
-                    print(bot.log_path.read_text()[-4000:], file=sys.stderr)
-                raise
-            finally:
-                replies.unsubscribe()
+    return run
+
+
+async def run_framework(
+    args: argparse.Namespace,
+    emu: Any,
+    users: Sequence[Any],
+    framework: str,
+    template: Path,
+    workdir: Path,
+    number: int,
+    profile_dir: Path | None,
+) -> Run:
+    """One framework's echo bot and order bot (on a fresh copy of the database)."""
+    db_path = workdir / f"run-{number}-{framework}.db"
+    shutil.copyfile(template, db_path)
+    run: Run = {}
+    for kind in ("echo", "order") if number % 2 == 0 else ("order", "echo"):
+        bot = BotProcess(framework, kind, emu.url, workdir, db_path if kind == "order" else None)
+        await bot.start(profile_dir if kind == "order" else None)
+        replies = Replies(emu, BOTS[framework, kind][1])
+        salespeople = [Salesperson(emu, replies, u, n) for n, u in enumerate(users)]
+        people: Sequence[Person] = (
+            salespeople if kind == "order" else [EchoPerson(emu, replies, u) for u in users]
+        )
+        try:
+            for phase in ("saturation", "paced"):
+                if phase == "saturation":
+                    measured = await saturate(people, bot, args.warmup, args.seconds)
+                else:
+                    measured = await paced(people, bot, args.rate, args.warmup, args.seconds)
+                figures = phase_figures(*measured, args.seconds)
+                handled = max(figures["bot"]["handled"], 1)
+                figures["cpu_ms_per_update"] = 1000 * figures["bot"]["cpu_s"] / handled
+                run[f"{kind}_{phase}"] = figures
+        except BaseException:
             await bot.stop()
-            if kind == "order":
-                run["orders_placed"] = sum(s.placed for s in salespeople)
-        for kind in ("echo", "order"):
-            run[f"{kind}_errors"] = sum(
-                run[f"{kind}_{p}"]["errors"] for p in ("saturation", "paced")
-            )
+            if bot.log_path.exists():
+                print(f"--- the {framework} {kind} bot's log:", file=sys.stderr)
+                print(bot.log_path.read_text()[-4000:], file=sys.stderr)
+            raise
+        finally:
+            replies.unsubscribe()
+        await bot.stop()
+        if kind == "order":
+            run["orders_placed"] = sum(s.placed for s in salespeople)
+    for kind in ("echo", "order"):
+        run[f"{kind}_errors"] = sum(run[f"{kind}_{p}"]["errors"] for p in ("saturation", "paced"))
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     return run
@@ -1103,11 +1228,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--catalog", type=int, default=300, help="other products in the catalog")
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile to DIR")
     parser.add_argument("--details", type=Path, default=None, help="write every run to FILE")
+    parser.add_argument(
+        "--frameworks", default="ptb,aiogram", help="which front ends, comma-separated"
+    )
     parser.add_argument("--serve", choices=("order", "echo"), help=argparse.SUPPRESS)
+    parser.add_argument("--framework", choices=tuple(FRAMEWORKS), help=argparse.SUPPRESS)
     parser.add_argument("--api", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.frameworks = [name.strip() for name in args.frameworks.split(",") if name.strip()]
     if args.serve is None:
+        unknown = set(args.frameworks) - set(FRAMEWORKS)
+        if unknown or not args.frameworks or len(set(args.frameworks)) < len(args.frameworks):
+            parser.error(f"--frameworks: a comma-separated choice of {', '.join(FRAMEWORKS)}")
         if not 1 <= args.chats <= 500 or not 1 <= args.runs <= 20:
             parser.error("--chats must be 1-500 and --runs 1-20")
         if not 0 < args.rate <= 5000 or not 1 <= args.seconds <= 300 or not 0 <= args.warmup <= 60:
@@ -1131,41 +1264,45 @@ async def bench(args: argparse.Namespace) -> Run:
             args.profile.mkdir(parents=True, exist_ok=True)
         print(
             f"chat benchmark: {args.chats} chats, {args.rate:g} updates/s paced, "
-            f"{args.seconds:g} s windows (+{args.warmup:g} s warm-up), {args.runs} run(s) of "
-            f"about {4 * (args.warmup + args.seconds) + 10:.0f} s; 1-minute load average "
-            f"{load_before:.2f}, {os.cpu_count()} CPUs",
+            f"{args.seconds:g} s windows (+{args.warmup:g} s warm-up), "
+            f"{' and '.join(args.frameworks)}, {args.runs} run(s) of about "
+            f"{len(args.frameworks) * (4 * (args.warmup + args.seconds) + 10):.0f} s; "
+            f"1-minute load average {load_before:.2f}, {os.cpu_count()} CPUs",
             flush=True,
         )
         runs: list[Run] = []
         for number in range(args.runs):
             run = await run_once(args, template, workdir, number, args.profile)
             runs.append(run)
-            print(
-                f"run {number + 1}: echo {pick(run, 'echo_saturation.updates_per_s'):.0f}/s, "
-                f"order {pick(run, 'order_saturation.updates_per_s'):.0f}/s, paced p99 "
-                f"{pick(run, 'order_paced.latency_ms.p99'):.1f} ms",
-                flush=True,
-            )
+            for framework in args.frameworks:
+                print(
+                    f"run {number + 1}, {framework}: echo "
+                    f"{pick(run, f'{framework}.echo_saturation.updates_per_s'):.0f}/s, order "
+                    f"{pick(run, f'{framework}.order_saturation.updates_per_s'):.0f}/s, paced "
+                    f"p99 {pick(run, f'{framework}.order_paced.latency_ms.p99'):.1f} ms",
+                    flush=True,
+                )
         if args.profile is not None:
-            for name in ("order-bot.log", "echo-bot.log"):
-                if (workdir / name).exists():
-                    shutil.copy(workdir / name, args.profile / name)
+            for log in workdir.glob("*-bot.log"):
+                shutil.copy(log, args.profile / log.name)
     figures = collect(args, runs, (load_before, os.getloadavg()[0]))
     if args.details is not None:
         args.details.write_text(json.dumps(runs, indent=1))
     print_table(runs, figures)
     if args.profile is not None:
-        print(f"profile of the order bot's saturation window: {args.profile / 'chat-profile.txt'}")
-        print("(a profiled run is slower); where its event loop was when it stalled:")
-        for where, count in runs[0]["order_saturation"]["bot"]["stalls_at"].items():
-            print(f"  {count:>4} × {where}")
+        for framework in args.frameworks:
+            target = args.profile / f"chat-profile-{framework}.txt"
+            print(f"profile of the {framework} order bot's saturation window: {target}")
+            print("(a profiled run is slower); where its event loop was when it stalled:")
+            for where, count in runs[0][framework]["order_saturation"]["bot"]["stalls_at"].items():
+                print(f"  {count:>4} × {where}")
     return figures
 
 
 def main(argv: Sequence[str] | None = None) -> Run | None:
     args = parse_args(argv)
     if args.serve is not None:
-        asyncio.run(serve(args.serve, args.api, args.db, args.profile))
+        asyncio.run(serve(args.serve, args.framework, args.api, args.db, args.profile))
         return None
     figures = asyncio.run(bench(args))
     print(json.dumps(figures, ensure_ascii=False))  # the last line: the figures

@@ -42,19 +42,38 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+class Framework(StrEnum):
+    ptb = "ptb"
+    aiogram = "aiogram"
+
+
+FrameworkOption = Annotated[
+    Framework | None,
+    typer.Option(help="ptb (python-telegram-bot) or aiogram; default CHATERP_FRAMEWORK"),
+]
+
+
+def _settings(framework: Framework | None) -> Settings:
+    """The settings, with the chat framework chosen on the command line if it was."""
+    settings = get_settings()
+    if framework is None:
+        return settings
+    return settings.model_copy(update={"chaterp_framework": framework.value})
+
+
 @app.command()
-def run() -> None:
+def run(framework: FrameworkOption = None) -> None:
     """Run the bot (with TELEGRAM_BOT_TOKEN); without a token, the sandbox."""
     from bot.runner import StartupError, run_bot
 
-    settings = get_settings()
+    settings = _settings(framework)
     if not settings.has_token:
         typer.echo(
             "No TELEGRAM_BOT_TOKEN is set, so this is the sandbox: the whole product on this "
             "machine, with a stand-in for Telegram in your browser. Set TELEGRAM_BOT_TOKEN (from "
             "@BotFather) to run the real bot instead."
         )
-        sandbox(host=None, port=None, reset=False)
+        sandbox(host=None, port=None, reset=False, framework=framework)
         return
     services = _services()
     typer.echo(f"Database ready: {_safe_url(services.database.url)}")
@@ -78,6 +97,7 @@ def sandbox(
     reset: Annotated[
         bool, typer.Option("--reset", help="Start over: delete the sandbox database first")
     ] = False,
+    framework: FrameworkOption = None,
 ) -> None:
     """The whole product with no Telegram account: emulated Telegram, the bot, a chat page."""
     from bot.runner import StartupError
@@ -85,7 +105,7 @@ def sandbox(
     from storage.database import Database
 
     configure_logging()
-    settings = get_settings()
+    settings = _settings(framework)
     if reset:
         try:
             removed = reset_database(settings)

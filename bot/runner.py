@@ -1,8 +1,9 @@
 """Running the bot: what ``chaterp run`` calls when a token is set.
 
-Picks the chat framework (``CHATERP_FRAMEWORK``: python-telegram-bot now; aiogram plugs in
-here later with the same :class:`FrontEnd` shape and the same notifications.delivery), and
-holds what every front end shares: its configuration and the command menus set at start-up.
+Picks the chat framework (``CHATERP_FRAMEWORK``: python-telegram-bot or aiogram, each a
+:class:`FrontEnd` over the same engine and notifications.delivery), and holds what every front
+end is configured with: its configuration and the command menus set at start-up (the rest of
+what they share is in bot/frontend.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Protocol
 from sqlalchemy.engine import make_url
 
 from bot.engine_process import ENGINE_THREADS, EngineSpec
+from bot.lanes import MAX_CONCURRENT_UPDATES, ChatLanes
 from bot.settings import Settings
 from domain.ports import LedgerPolicy, UnitOfWorkFactory
 from domain.transaction import run_in_transaction
@@ -27,8 +29,7 @@ from notifications.delivery import ANSWER_WITHIN, MenuScope, ReplyDelivery
 
 logger = logging.getLogger(__name__)
 
-FRAMEWORKS = ("ptb",)  # "aiogram" arrives later
-MAX_CONCURRENT_UPDATES = 64  # updates of different chats handled at the same time
+FRAMEWORKS = ("ptb", "aiogram")
 DRAFT_TTL_HOURS = 24
 # What the bot asks Telegram for: edited messages, channel posts, inline queries… are not used.
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
@@ -81,6 +82,7 @@ class FrontEnd(Protocol):
 
     engine: ConversationEngine | None
     delivery: ReplyDelivery | None
+    lanes: ChatLanes  # the updates waiting and running, per chat
 
     async def start(self) -> None:
         """Connect (getMe), build the engine, set menus, start polling or the webhook."""
@@ -114,9 +116,13 @@ def build_front_end(
         return PtbFrontEnd(
             config, uow_factory, on_handled=on_handled, engine_process=engine_process
         )
-    raise StartupError(
-        f"CHATERP_FRAMEWORK={framework!r} is not available yet; use one of: {', '.join(FRAMEWORKS)}"
-    )
+    if framework == "aiogram":
+        from bot.aiogram.app import AiogramFrontEnd
+
+        return AiogramFrontEnd(
+            config, uow_factory, on_handled=on_handled, engine_process=engine_process
+        )
+    raise StartupError(f"unknown framework {framework!r}; use one of: {', '.join(FRAMEWORKS)}")
 
 
 def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:

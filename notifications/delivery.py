@@ -1,6 +1,6 @@
 """Sending what the engine returned, with Telegram's delivery rules, for any bot framework.
 
-A front end (python-telegram-bot today, aiogram later) wraps its Bot in a :class:`BotGateway`
+A front end (python-telegram-bot or aiogram) wraps its Bot in a :class:`BotGateway`
 that raises the framework-neutral errors below, and hands every update's replies to
 :class:`ReplyDelivery`. The rules live here once:
 
@@ -111,6 +111,28 @@ class BadRequest(DeliveryError):
 
 class Unavailable(DeliveryError):
     """Network trouble, a timeout or a server error: whether it arrived is unknown."""
+
+
+_GONE = (
+    "message to edit not found",
+    "message can't be edited",
+    "message_id_invalid",
+    "there is no text in the message to edit",
+)
+_QUERY_EXPIRED = ("query is too old", "query id is invalid")
+
+
+def bad_request(description: str) -> DeliveryError:
+    """The neutral error for a 400 with Telegram's ``description`` (the same for every
+    framework: they pass Telegram's text through)."""
+    lowered = description.lower()
+    if "message is not modified" in lowered:
+        return NotModified(description)
+    if any(part in lowered for part in _GONE):
+        return MessageGone(description)
+    if any(part in lowered for part in _QUERY_EXPIRED):
+        return QueryExpired(description)
+    return BadRequest(description)
 
 
 # --- what a front end provides ----------------------------------------------------------------

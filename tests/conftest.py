@@ -25,6 +25,7 @@ T = TypeVar("T")
 TZ = ZoneInfo("Asia/Shanghai")
 PG_URL_ENV = "CHATERP_TEST_DATABASE_URL"
 BACKENDS = ["fake", "sqlite", "postgres"]
+BOT_FRAMEWORKS = ["ptb", "aiogram"]  # every test that starts the bot runs on each
 
 
 @pytest.fixture
@@ -96,6 +97,12 @@ def make_sql_factory(
         truncate_all(db)
     yield db.uow
     db.dispose()
+
+
+@pytest.fixture(params=BOT_FRAMEWORKS)
+def framework(request: pytest.FixtureRequest) -> str:
+    """The chat framework a test's bot runs on (python-telegram-bot or aiogram)."""
+    return str(request.param)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,9 +1,10 @@
-"""The python-telegram-bot front end: Application → engine (in a thread) → delivery.
+"""The python-telegram-bot front end: Application → engine → delivery.
 
-One catch-all handler turns each PTB ``Update`` into an ``Incoming`` (bot/ptb/updates.py),
-runs the synchronous ConversationEngine in a worker thread and hands the replies to
-notifications.delivery through a PTB-backed gateway. Updates of one chat run strictly in
-order, different chats concurrently (bot/ptb/processor.py).
+One catch-all handler turns each PTB ``Update`` into an event (bot/updates.py, shared with
+aiogram) and runs it through the engine and delivery (bot/frontend.py) with a PTB-backed
+gateway. Updates of one chat run strictly in order, different chats concurrently
+(bot/ptb/processor.py on bot/lanes.py). Bot API calls go through aiohttp (bot/ptb/request.py),
+a quarter of the CPU of PTB's default httpx per call.
 
 Polling by default (pending updates are kept: what people sent while the bot was down is
 answered on start); a webhook when ``webhook_url`` is set (bot/ptb/webhook.py: 403 without
@@ -14,53 +15,45 @@ updates.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dtm
 import logging
 import secrets
-import signal
 from collections.abc import Callable
-from dataclasses import replace
 from urllib.parse import urlparse
 
 from telegram import Update
 from telegram import error as tg
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.engine_process import (
-    EngineCalls,
-    EngineProcess,
-    EngineSpec,
-    EngineUnavailable,
-    ThreadedEngine,
+from bot.engine_process import EngineCalls, EngineSpec
+from bot.frontend import (
+    BOOTSTRAP_RETRIES,
+    POLLING_CONFLICT,
+    TOKEN_REFUSED,
+    Started,
+    Stopper,
+    handle_event,
+    start_engine,
+    stop_engine,
+    unreachable,
+    webhook_refused,
 )
+from bot.lanes import ChatLanes
 from bot.logging_setup import install_record_redaction, quiet_noisy_loggers
 from bot.ptb.gateway import PtbGateway, quiet_api_request_warnings
 from bot.ptb.processor import PerChatUpdateProcessor
 from bot.ptb.request import AiohttpRequest
-from bot.ptb.updates import ChatMoved, MemberChange, translate
 from bot.ptb.webhook import WebhookServer
-from bot.runner import (
-    ALLOWED_UPDATES,
-    BotConfig,
-    StartupError,
-    freeze_heap,
-    install_menus,
-    warm_up,
-)
+from bot.runner import ALLOWED_UPDATES, BotConfig, StartupError
+from bot.updates import translate
 from domain.ports import UnitOfWorkFactory
-from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine
-from handlers.incoming import Incoming
-from handlers.registry import build_engine
 from notifications.delivery import ReplyDelivery
 
 logger = logging.getLogger(__name__)
 
 # PTB logs a wrong webhook secret at DEBUG (PTB#5120); the supplied value must not be logged.
 _WRONG_SECRET = "Request had the wrong secret token"
-BOOTSTRAP_RETRIES = 5  # deleteWebhook before polling, on a flaky network at start
 
 
 class _DropWrongSecret(logging.Filter):
@@ -94,15 +87,16 @@ class PtbFrontEnd:
         self.on_handled = on_handled
         self.engine: ConversationEngine | None = None
         self.engine_calls: EngineCalls | None = None
-        self._engine_process = engine_process
         self.delivery: ReplyDelivery | None = None
+        self._started: Started | None = None
+        self._engine_process = engine_process
         self._uow_factory = uow_factory
-        self._stop_requested: asyncio.Event | None = None
-        self._fatal: str | None = None
+        self._stopper = Stopper()
         self._webhook: WebhookServer | None = None
         self.processor = PerChatUpdateProcessor(
             config.max_concurrent_updates, on_arrival=self._arrived
         )
+        self.lanes: ChatLanes = self.processor.lanes
         base = config.api_base_url.rstrip("/")
         self.application = (
             Application.builder()
@@ -125,30 +119,19 @@ class PtbFrontEnd:
         try:
             await app.initialize()  # getMe: the bot's username
         except tg.InvalidToken:
-            raise StartupError(
-                "Telegram refused the bot token: check TELEGRAM_BOT_TOKEN (from @BotFather)."
-            ) from None
+            raise StartupError(TOKEN_REFUSED) from None
         except tg.TelegramError as error:
-            raise StartupError(
-                f"Cannot reach the Bot API at {self.config.api_base_url}: {error.message}"
-            ) from None
+            raise unreachable(self.config, error.message) from None
         username = app.bot.username
-        settings = EngineSettings(
-            bot_username=username,
-            default_language=self.config.default_language,
-            timezone=self.config.timezone,
-            currency=self.config.currency,
-            draft_ttl_hours=self.config.draft_ttl_hours,
+        started = await start_engine(
+            self.config, self._uow_factory, PtbGateway(app.bot), username, self._engine_process
         )
-        self.engine = build_engine(self._uow_factory, settings)
-        self.engine_calls = await self._start_engine(self.engine, settings)
-        self.delivery = ReplyDelivery(
-            PtbGateway(app.bot),
-            self.engine,
-            answer_within=self.config.answer_within,
-            run_sync=self.engine_calls.run_hook,
+        self._started = started
+        self.engine, self.engine_calls, self.delivery = (
+            started.engine,
+            started.calls,
+            started.delivery,
         )
-        await install_menus(self.delivery, self.engine)
         await app.start()
         assert app.updater is not None
         if self.config.webhook_url:
@@ -163,21 +146,6 @@ class PtbFrontEnd:
                 error_callback=self._polling_error,
             )
             logger.info("@%s is polling for updates", username)
-
-    async def _start_engine(
-        self, engine: ConversationEngine, settings: EngineSettings
-    ) -> EngineCalls:
-        """The engine in its own process when configured (production), else in threads."""
-        if self._engine_process is None:
-            await asyncio.to_thread(warm_up, engine, self._uow_factory)
-            return ThreadedEngine(engine)
-        calls = EngineProcess(replace(self._engine_process, settings=settings))
-        try:
-            await calls.start()
-        except EngineUnavailable as error:
-            raise StartupError(f"The conversation engine did not start: {error}") from None
-        freeze_heap()
-        return calls
 
     async def _start_webhook(self, url: str) -> None:
         # Without a configured secret a random one still authenticates Telegram's calls: we
@@ -200,7 +168,7 @@ class PtbFrontEnd:
                 drop_pending_updates=False,
             )
         except tg.TelegramError as error:
-            raise StartupError(f"Telegram refused the webhook {url}: {error.message}") from None
+            raise webhook_refused(url, error.message) from None
 
     async def stop(self) -> None:
         app = self.application
@@ -211,39 +179,15 @@ class PtbFrontEnd:
             await app.updater.stop()
         if app.running:
             await app.stop()  # finishes the updates already fetched
-        if self.delivery is not None:
-            await self.delivery.close()
-        if self.engine_calls is not None:
-            await self.engine_calls.stop()
+        await stop_engine(self._started)
         await app.shutdown()
 
     async def serve(self) -> None:
-        self._stop_requested = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        handled: list[signal.Signals] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._stop_requested.set)
-                handled.append(sig)
-        try:
-            await self.start()
-            await self._stop_requested.wait()
-        finally:
-            for sig in handled:
-                loop.remove_signal_handler(sig)
-            await self.stop()
-        if self._fatal:
-            raise StartupError(self._fatal)
+        await self._stopper.serve(self.start, self.stop)
 
     def _polling_error(self, error: tg.TelegramError) -> None:
         if isinstance(error, tg.Conflict):
-            self._fatal = (
-                "Another process is polling with this bot token; stopping. Run one poller, "
-                "or use a webhook (WEBHOOK_URL) to run several instances."
-            )
-            logger.critical(self._fatal)
-            if self._stop_requested is not None:
-                self._stop_requested.set()
+            self._stopper.fail(POLLING_CONFLICT)
             return
         logger.warning("polling failed (%s: %s); retrying", type(error).__name__, error.message)
 
@@ -272,22 +216,11 @@ class PtbFrontEnd:
                 self.on_handled(update.update_id)
 
     async def _handle(self, update: Update) -> None:
-        engine, calls, delivery = self.engine, self.engine_calls, self.delivery
-        assert engine is not None and calls is not None and delivery is not None, "start() first"
-        event = translate(update, engine.settings.bot_username)
-        if isinstance(event, Incoming):
-            replies = await calls.handle(event)
-            await delivery.deliver(event, replies)
-        elif isinstance(event, MemberChange):
-            logger.info(
-                "user %s %s the bot",
-                event.user_id,
-                "blocked" if event.blocked else "unblocked",
-            )
-            await calls.call("mark_blocked", event.user_id, event.blocked)
-        elif isinstance(event, ChatMoved):
-            logger.info("group %s is now supergroup %s", event.old_chat_id, event.new_chat_id)
-            await calls.call("move_chat", event.old_chat_id, event.new_chat_id)
+        started = self._started
+        assert started is not None, "start() first"
+        event = translate(update, started.engine.settings.bot_username)
+        if event is not None:
+            await handle_event(started, event)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Errors PTB caught outside our handler (ours never raises)."""

@@ -37,14 +37,6 @@ JSON = dict[str, Any]
 
 NO_PREVIEW: JSON = {"is_disabled": True}
 
-_GONE = (
-    "message to edit not found",
-    "message can't be edited",
-    "message_id_invalid",
-    "there is no text in the message to edit",
-)
-_QUERY_EXPIRED = ("query is too old", "query id is invalid")
-
 
 def quiet_api_request_warnings() -> None:
     """do_api_request asks to use the typed method instead; skipping its Message is our point."""
@@ -91,7 +83,6 @@ def _seconds(error: tg.RetryAfter) -> float:
 def translate(error: tg.TelegramError) -> nd.DeliveryError:
     """The neutral error for a PTB exception (PTB messages never contain the token)."""
     text = error.message
-    lowered = text.lower()
     if isinstance(error, tg.RetryAfter):
         return nd.RetryAfter(_seconds(error), text)
     if isinstance(error, tg.ChatMigrated):
@@ -99,13 +90,7 @@ def translate(error: tg.TelegramError) -> nd.DeliveryError:
     if isinstance(error, tg.Forbidden):
         return nd.Blocked(text)
     if isinstance(error, tg.BadRequest):
-        if "message is not modified" in lowered:
-            return nd.NotModified(text)
-        if any(part in lowered for part in _GONE):
-            return nd.MessageGone(text)
-        if any(part in lowered for part in _QUERY_EXPIRED):
-            return nd.QueryExpired(text)
-        return nd.BadRequest(text)
+        return nd.bad_request(text)
     if isinstance(error, tg.NetworkError):  # includes TimedOut
         return nd.Unavailable(text)
     return nd.DeliveryError(text)

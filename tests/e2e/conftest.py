@@ -2,9 +2,10 @@
 
 ``harness`` starts the emulator, a migrated SQLite file with the seeded business of
 tests/flows (Telegram ids 11–16, the warehouse group), builds the engine and the real
-front end (``framework``: "ptb" now; aiogram is added to ``FRAMEWORKS`` later) pointed at the
-emulator, and starts it in the test's event loop. Tests act as people (``say``, ``tap``) and
-every helper waits for the front end to report the update handled — never sleeps.
+front end (``framework``: every test runs on python-telegram-bot and on aiogram, with the
+same expected replies) pointed at the emulator, and starts it in the test's event loop. Tests
+act as people (``say``, ``tap``) and every helper waits for the front end to report the
+update handled — never sleeps.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from tests.flows.conftest import Business, seed_business
 
 T = TypeVar("T")
 
-FRAMEWORKS = ["ptb"]  # add "aiogram" when its front end lands
 TIMEOUT = 15.0  # generous: a loaded CI machine; nothing waits this long when things work
 ANSWER_WITHIN = 10.0  # under the emulator's 15 s callback-query lifetime
 SEEDED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
@@ -53,10 +53,13 @@ class HandledUpdates:
 
     def __init__(self) -> None:
         self.counts: Counter[int] = Counter()
+        self.listeners: list[Callable[[int], None]] = []  # told of each update, as it is done
         self._changed = asyncio.Event()
 
     def __call__(self, update_id: int) -> None:
         self.counts[update_id] += 1
+        for listener in self.listeners:
+            listener(update_id)
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
@@ -326,11 +329,6 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     db.dispose()  # folds the WAL into the file, so a plain copy is complete
     assert not path.with_name(path.name + "-wal").exists()
     return Template(path, business)
-
-
-@pytest.fixture(params=FRAMEWORKS)
-def framework(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @asynccontextmanager

@@ -37,6 +37,7 @@ def test_run_without_token_starts_the_sandbox_on_its_own_database(
     monkeypatch.setenv("SANDBOX_DATABASE_URL", sandbox_url)
     monkeypatch.setenv("SANDBOX_PORT", "8099")
     started: list[tuple[str, int]] = []
+    frameworks: list[str] = []
 
     def run_sandbox(settings: Settings, *, host: str, port: int, **hooks: Any) -> None:
         """Everything but serving (tests/sandbox serve the sandbox)."""
@@ -44,6 +45,7 @@ def test_run_without_token_starts_the_sandbox_on_its_own_database(
         hooks["on_prepared"](sandbox.prepare_database(database), database)
         database.dispose()
         started.append((host, port))
+        frameworks.append(settings.chaterp_framework)
         hooks["on_ready"](f"http://{host}:{port}")
 
     monkeypatch.setattr(sandbox, "run_sandbox", run_sandbox)
@@ -62,6 +64,14 @@ def test_run_without_token_starts_the_sandbox_on_its_own_database(
 
     reset = cli.invoke(app, ["sandbox", "--reset"])
     assert "starting over" in reset.output and "the demo business is loaded" in reset.output
+
+    # the chat framework the bot inside runs on: the setting, or the command line's choice
+    monkeypatch.setenv("CHATERP_FRAMEWORK", "aiogram")
+    get_settings.cache_clear()
+    assert cli.invoke(app, ["sandbox"]).exit_code == 0
+    assert cli.invoke(app, ["run", "--framework", "ptb"]).exit_code == 0
+    assert cli.invoke(app, ["sandbox", "--framework", "ptb"]).exit_code == 0
+    assert frameworks == ["ptb", "ptb", "ptb", "aiogram", "ptb", "ptb"]
 
 
 def test_db_upgrade_twice(cli: CliRunner) -> None:

@@ -42,9 +42,11 @@ OWNER, SALES, SALES2, WAREHOUSE, CUSTOMER, CUSTOMER2 = (
 GROUP = WAREHOUSE_GROUP_ID
 
 
-def sandbox_settings() -> Settings:
-    """Settings as a fresh checkout has them (no .env, no environment)."""
-    return Settings(_env_file=None, telegram_bot_token=None)  # type: ignore[call-arg]
+def sandbox_settings(framework: str = "ptb") -> Settings:
+    """Settings as a fresh checkout has them (no .env, no environment), on ``framework``."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, telegram_bot_token=None, chaterp_framework=framework
+    )
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +174,7 @@ async def running_sandbox(
     jobs: JobRunner | None = None,
     fresh_copy: bool = True,
     port: int = 0,
+    framework: str = "ptb",
 ) -> AsyncIterator[tuple[Sandbox, PageClient]]:
     """A sandbox on a free port over a copy of the demo database (kept between restarts when
     ``fresh_copy`` is False), with a page client already listening to events."""
@@ -180,7 +183,7 @@ async def running_sandbox(
         shutil.copyfile(template, path)
     database = open_test_database(path)
     sandbox = Sandbox(
-        sandbox_settings(),
+        sandbox_settings(framework),
         database,
         host="127.0.0.1",
         port=port,
@@ -203,7 +206,7 @@ async def running_sandbox(
 
 @pytest.fixture
 async def sandbox_page(
-    demo_template: Path, tmp_path: Path
+    demo_template: Path, tmp_path: Path, framework: str
 ) -> AsyncIterator[tuple[Sandbox, PageClient]]:
-    async with running_sandbox(demo_template, tmp_path) as running:
+    async with running_sandbox(demo_template, tmp_path, framework=framework) as running:
         yield running

@@ -1,5 +1,6 @@
 """The sandbox's server side, as the page uses it: people, chats, typing, buttons, files, live
-events, jobs and restarts, with the real bot (python-telegram-bot) answering over HTTP."""
+events, jobs and restarts, with the real bot answering over HTTP (on python-telegram-bot and on
+aiogram: each test that talks to the bot runs on both)."""
 
 from __future__ import annotations
 
@@ -285,13 +286,15 @@ async def test_jobs_can_be_run_now(demo_template: Path, tmp_path: Path) -> None:
 
 
 async def test_a_restart_keeps_the_chats_and_the_bot_still_answers(
-    demo_template: Path, tmp_path: Path
+    demo_template: Path, tmp_path: Path, framework: str
 ) -> None:
-    async with running_sandbox(demo_template, tmp_path) as (_, page):
+    async with running_sandbox(demo_template, tmp_path, framework=framework) as (_, page):
         await page.say(SALES, "/help")
         await page.bot_says(SALES, "/order")
         before = (await page.read(SALES))["messages"]
-    async with running_sandbox(demo_template, tmp_path, fresh_copy=False) as (_, page):
+    async with running_sandbox(
+        demo_template, tmp_path, fresh_copy=False, framework=framework
+    ) as (_, page):
         assert (await page.read(SALES))["messages"] == before
         # Update and message ids go on from where they were: the bot neither ignores the
         # next message as a redelivery nor reuses an id it may still edit.

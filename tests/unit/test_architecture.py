@@ -69,3 +69,28 @@ def test_no_sql_built_from_strings_in_storage() -> None:
                 ):
                     offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize(
+    "path",
+    modules("handlers") + modules("notifications"),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_flows_and_notifications_know_no_bot_framework(path: Path) -> None:
+    forbidden = imported_roots(path) & {"telegram", "aiogram"}
+    assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
+
+
+@pytest.mark.parametrize(
+    ("folder", "other"),
+    [("bot/ptb", "aiogram"), ("bot/aiogram", "telegram")],
+)
+def test_each_front_end_uses_only_its_own_framework(folder: str, other: str) -> None:
+    offenders = [p.name for p in modules(folder) if other in imported_roots(p)]
+    assert not offenders, f"{folder} imports {other}: {offenders}"
+
+
+@pytest.mark.parametrize("name", ["updates.py", "lanes.py", "frontend.py", "runner.py"])
+def test_what_the_front_ends_share_is_framework_neutral(name: str) -> None:
+    forbidden = imported_roots(ROOT / "bot" / name) & {"telegram", "aiogram"}
+    assert not forbidden, f"bot/{name} imports {sorted(forbidden)}"
