@@ -457,10 +457,18 @@ async def start_order_bot(framework: str, api: str, db_path: Path, metrics: BotM
     from bot.runner import BotConfig, build_front_end, engine_spec
     from domain.clock import SystemClock
     from domain.ports import LedgerPolicy
+    from handlers.context import EngineSettings
+    from notifications.publisher import OutboxPublisher
     from storage.database import Database
 
     url = f"sqlite:///{db_path}"
-    database = Database(url, clock=SystemClock(TIMEZONE), policy=LedgerPolicy())
+    # Events become outbox messages (the shipping card) as in production (bot/bootstrap.py).
+    database = Database(
+        url,
+        clock=SystemClock(TIMEZONE),
+        policy=LedgerPolicy(),
+        publisher=OutboxPublisher(EngineSettings(timezone=TIMEZONE)),
+    )
     token, _ = BOTS[framework, "order"]
     config = BotConfig(token=token, api_base_url=api, timezone=TIMEZONE, poll_timeout=10.0)
 
@@ -474,6 +482,7 @@ async def start_order_bot(framework: str, api: str, db_path: Path, metrics: BotM
         database.uow,
         on_handled=handled,
         engine_process=engine_spec(url, LedgerPolicy()),
+        reader_factory=database.reader,
     )
     await front.start()
     instrument_order_bot(front, metrics)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,13 +21,18 @@ from domain.matching import NameIndex
 from domain.model import Actor, Role
 from domain.transaction import run_in_transaction
 
+if TYPE_CHECKING:
+    from notifications.scheduler import JobScheduler
+
 logger = logging.getLogger(__name__)
 
 app = typer.Typer(help="chaterp: a conversational ERP run from Telegram.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Import CSV files (UTF-8, header row).", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs (summaries, reminders, digests).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+app.add_typer(jobs_app, name="jobs")
 
 CLI_ACTOR = Actor.system("cli")
 TELEGRAM_LINK = "https://t.me/{username}?start={token}"
@@ -79,7 +86,7 @@ def run(framework: FrameworkOption = None) -> None:
     typer.echo(f"Database ready: {_safe_url(services.database.url)}")
     typer.echo(f"Starting the bot ({settings.chaterp_framework}); stop it with Ctrl+C.")
     try:
-        run_bot(settings, services.database.uow)
+        run_bot(settings, services.database.uow, reader_factory=services.database.reader)
     except StartupError as error:
         raise _fail(str(error)) from None
     finally:
@@ -280,6 +287,103 @@ def demo_data() -> None:
         f"Demo business loaded: {summary.products} products, {summary.customers} customers, "
         f"{summary.orders} orders, {summary.invoices} invoices, {summary.payments} payments."
     )
+
+
+def _scheduler(services: Services) -> JobScheduler:
+    from bot.bootstrap import message_settings
+    from bot.runner import schedule_config
+    from notifications.scheduler import JobScheduler
+
+    settings = services.settings
+    return JobScheduler(
+        services.database.uow, message_settings(settings), schedule_config(settings)
+    )
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """Every scheduled job: when it runs, what it sends, and the last time it ran."""
+    services = _services()
+    zone = ZoneInfo(services.settings.timezone)
+    for name, when, description, last in _scheduler(services).describe():
+        ran = f"{last.astimezone(zone):%Y-%m-%d %H:%M}" if last else "never"
+        typer.echo(f"{name}  ({when}; last run: {ran})")
+        typer.echo(f"    {description}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="A job from `chaterp jobs list`")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="As if at this time, e.g. 2026-03-02T19:00")
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send/--no-send", help="Send now through the Bot API (with a token)")
+    ] = True,
+) -> None:
+    """Run a job now, as if at --at (default now): to test it, or to send a missed report.
+
+    Whatever was already queued for that day is not sent again.
+    """
+    from notifications.jobs import JOBS
+
+    services = _services()
+    settings = services.settings
+    names = [job.name for job in JOBS]
+    if name.replace("_", "-") not in names:
+        raise _fail(f"No job {name!r}. Jobs: {', '.join(names)}")
+    moment = _moment(at, settings.timezone) if at else None
+    result = _scheduler(services).run_now(name, moment)
+    when = result.slot.strftime("%Y-%m-%d %H:%M %Z")
+    typer.echo(f"{result.job} as of {when}: {result.queued} new messages queued.")
+    if not result.queued:
+        return
+    if not send or not settings.has_token:
+        typer.echo("The running bot sends them (within a few seconds).")
+        return
+    sent = asyncio.run(_send_queued(services))
+    typer.echo(f"Sent {sent} messages.")
+
+
+def _moment(text: str, timezone: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace(" ", "T", 1))
+    except ValueError:
+        raise _fail(f"Cannot read the time {text!r}; write it like 2026-03-02T19:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+async def _send_queued(services: Services) -> int:
+    """Send what is due through the Bot API, as the bot's sender would (same limits)."""
+    from telegram import Bot
+
+    from bot.bootstrap import message_settings
+    from bot.ptb.gateway import PtbGateway
+    from bot.runner import notifications_config
+    from notifications.limits import FloodBudget
+    from notifications.sender import OutboxSender
+
+    settings = services.settings
+    assert settings.telegram_bot_token is not None
+    base = settings.telegram_api_base_url.rstrip("/")
+    config = notifications_config(settings)
+    async with Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+    ) as bot:
+        sender = OutboxSender(
+            services.database.uow,
+            PtbGateway(bot),
+            settings=message_settings(settings),
+            budget=FloodBudget(config.limits),
+            config=config.sender,
+            reader_factory=services.database.reader,
+            name="chaterp-jobs-run",
+        )
+        return await sender.send_due()
 
 
 def _safe_url(url: str) -> str:

@@ -16,7 +16,9 @@ drive a fake clock or an in-memory database, which a child process cannot share.
 Protocol (parent ↔ child, over the child's stdin/stdout): frames of a 4-byte big-endian
 length and a pickle. The parent sends the :class:`EngineSpec`, then ``(call_id, method,
 args)``; the child answers ``("ready", None)`` once warmed up, then ``(call_id, ok, value,
-cpu_seconds)``. Both sides are this program: the pickles never cross a trust boundary.
+cpu_seconds)``, and ``(0, True, None, 0.0)`` whenever a commit queued outbox messages (so the
+sender in the parent looks at once). Both sides are this program: the pickles never cross a
+trust boundary.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from handlers.replies import Reply
 logger = logging.getLogger(__name__)
 
 FRAME_HEADER = struct.Struct(">I")
+OUTBOX_RANG = 0  # the call id of the child's "outbox messages were queued" notice
 START_TIMEOUT = 120.0  # seconds for the child to import, connect and build the product index
 STOP_TIMEOUT = 30.0  # seconds for the child to finish the calls in hand when stopping
 ENGINE_THREADS = 8  # engine steps the child runs at once (SQLite still writes one at a time)
@@ -136,14 +139,21 @@ def _timed(function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
 class EngineProcess:
     """The engine in a child process, called from the event loop without any thread here."""
 
-    def __init__(self, spec: EngineSpec, *, start_timeout: float = START_TIMEOUT) -> None:
+    def __init__(
+        self,
+        spec: EngineSpec,
+        *,
+        start_timeout: float = START_TIMEOUT,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
         self.spec = spec
         self.observer: StepObserver | None = None
+        self.on_outbox = on_outbox  # called when the child's commits queued outbox messages
         self._start_timeout = start_timeout
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[tuple[Any, float]]] = {}
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(OUTBOX_RANG + 1)
         self._starting = asyncio.Lock()
         self._stopping = False
 
@@ -255,6 +265,10 @@ class EngineProcess:
         try:
             while True:
                 call_id, ok, value, cpu = await _read_frame(process.stdout)
+                if call_id == OUTBOX_RANG:
+                    if self.on_outbox is not None:
+                        self.on_outbox()
+                    continue
                 answer = self._pending.pop(call_id, None)
                 if answer is None or answer.done():
                     continue
@@ -313,6 +327,7 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
     from bot.runner import warm_up
     from domain.clock import SystemClock
     from handlers.registry import build_engine
+    from notifications.publisher import OutboxPublisher
     from storage.database import Database
 
     spec = _receive(requests)
@@ -320,7 +335,13 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
         raise SystemExit(f"the engine process expected an EngineSpec, not {type(spec)!r}")
     configure_logging(spec.log_level)
     clock = spec.clock or SystemClock(spec.settings.timezone)
-    database = Database(spec.database_url, clock=clock, policy=spec.policy)
+    # Its units of work turn domain events into outbox messages, as in every writing process.
+    database = Database(
+        spec.database_url,
+        clock=clock,
+        policy=spec.policy,
+        publisher=OutboxPublisher(spec.settings),
+    )
     engine = build_engine(database.uow, spec.settings)
     warm_up(engine, database.uow)
     lock = threading.Lock()
@@ -329,6 +350,8 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
         with lock:
             answers.write(_frame(value))
             answers.flush()
+
+    database.bell.subscribe(lambda: answer((OUTBOX_RANG, True, None, 0.0)))
 
     def run(call_id: int, method: str, args: tuple[Any, ...]) -> None:
         started = time.thread_time()

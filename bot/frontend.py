@@ -5,7 +5,8 @@ rest is here, once:
 
 - :func:`start_engine`: the engine for the bot's username, warmed up, running in a child
   process of its own (``chaterp run``) or in worker threads (tests), with reply delivery
-  through the gateway and the start-up command menus set;
+  through the gateway, the start-up command menus set, and the notifications (outbox sender
+  and scheduler) started beside it; :func:`stop_engine` stops all of it;
 - :func:`handle_event`: one translated update (bot/updates.py) through the engine and its
   replies out through delivery;
 - :class:`Stopper`: running until SIGINT/SIGTERM or a fatal error (a second poller), then
@@ -38,6 +39,8 @@ from handlers.engine import ConversationEngine
 from handlers.incoming import Incoming
 from handlers.registry import build_engine
 from notifications.delivery import BotGateway, ReplyDelivery
+from notifications.sender import ReaderFactory
+from notifications.service import NotificationService
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +62,13 @@ def webhook_refused(url: str, reason: str) -> StartupError:
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    """A connected bot's engine: where it runs (``calls``) and how replies go out."""
+    """A connected bot's engine: where it runs (``calls``), how replies go out, and what the
+    bot sends on its own."""
 
     engine: ConversationEngine
     calls: EngineCalls
     delivery: ReplyDelivery
+    notifications: NotificationService
 
 
 async def start_engine(
@@ -72,12 +77,15 @@ async def start_engine(
     gateway: BotGateway,
     bot_username: str,
     engine_process: EngineSpec | None = None,
+    reader_factory: ReaderFactory | None = None,
 ) -> Started:
-    """The engine and reply delivery for a connected bot, warmed up, menus set.
+    """The engine and reply delivery for a connected bot, warmed up, menus set, and its
+    notifications started.
 
     With ``engine_process`` the engine runs in a child process on that database (what
     ``chaterp run`` does), else in worker threads of this process on ``uow_factory`` (tests
-    that share a fake clock or an in-memory database with the bot).
+    that share a fake clock or an in-memory database with the bot). ``reader_factory``: read
+    units of work for the sender and the reports (``uow_factory`` when None).
     """
     settings = EngineSettings(
         bot_username=bot_username,
@@ -85,14 +93,21 @@ async def start_engine(
         timezone=config.timezone,
         currency=config.currency,
         draft_ttl_hours=config.draft_ttl_hours,
+        daily_summary_at=config.daily_summary_at,
     )
     engine = build_engine(uow_factory, settings)
+    notifications = NotificationService(
+        uow_factory, settings, config.notifications, reader_factory=reader_factory
+    )
     calls: EngineCalls
     if engine_process is None:
         await asyncio.to_thread(warm_up, engine, uow_factory)
         calls = ThreadedEngine(engine)
     else:
-        process = EngineProcess(replace(engine_process, settings=settings))
+        # Its commits that queue outbox messages ring the sender here.
+        process = EngineProcess(
+            replace(engine_process, settings=settings), on_outbox=notifications.wake
+        )
         try:
             await process.start()
         except EngineUnavailable as error:
@@ -100,10 +115,15 @@ async def start_engine(
         freeze_heap()
         calls = process
     delivery = ReplyDelivery(
-        gateway, engine, answer_within=config.answer_within, run_sync=calls.run_hook
+        gateway,
+        engine,
+        answer_within=config.answer_within,
+        run_sync=calls.run_hook,
+        pace=notifications.budget.note,  # replies count in the sender's flood buckets
     )
     await install_menus(delivery, engine)
-    return Started(engine, calls, delivery)
+    await notifications.start(gateway)
+    return Started(engine, calls, delivery, notifications)
 
 
 async def handle_event(started: Started, event: Event) -> None:
@@ -123,9 +143,11 @@ async def handle_event(started: Started, event: Event) -> None:
 
 
 async def stop_engine(started: Started | None) -> None:
-    """Wait for early press answers in flight, then end the engine (its process, if any)."""
+    """Stop the notifications, wait for early press answers in flight, then end the engine
+    (its process, if any)."""
     if started is None:
         return
+    await started.notifications.stop()
     await started.delivery.close()
     await started.calls.stop()
 

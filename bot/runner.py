@@ -13,6 +13,7 @@ import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Protocol
 
 from sqlalchemy.engine import make_url
@@ -26,6 +27,9 @@ from handlers.context import EngineSettings
 from handlers.engine import ConversationEngine
 from handlers.i18n import LANGUAGES, Translator
 from notifications.delivery import ANSWER_WITHIN, MenuScope, ReplyDelivery
+from notifications.jobs import ScheduleConfig
+from notifications.sender import ReaderFactory
+from notifications.service import NotificationsConfig, NotificationService
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ class BotConfig:
     poll_timeout: float = 10.0  # seconds a getUpdates long poll waits
     max_concurrent_updates: int = MAX_CONCURRENT_UPDATES
     answer_within: float = ANSWER_WITHIN  # seconds before a slow button press is answered empty
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    daily_summary_at: time = time(19, 0)  # an owner's summary time until they choose one
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BotConfig:
@@ -74,6 +80,8 @@ class BotConfig:
             currency=settings.currency,
             # DRAFT_TTL_HOURS is not a Settings field yet; picked up once it is.
             draft_ttl_hours=settings.draft_ttl_hours,
+            notifications=notifications_config(settings),
+            daily_summary_at=settings.daily_summary_at,
         )
 
 
@@ -83,6 +91,7 @@ class FrontEnd(Protocol):
     engine: ConversationEngine | None
     delivery: ReplyDelivery | None
     lanes: ChatLanes  # the updates waiting and running, per chat
+    notifications: NotificationService | None
 
     async def start(self) -> None:
         """Connect (getMe), build the engine, set menus, start polling or the webhook."""
@@ -104,28 +113,44 @@ def build_front_end(
     *,
     on_handled: Callable[[int], None] | None = None,
     engine_process: EngineSpec | None = None,
+    reader_factory: ReaderFactory | None = None,
 ) -> FrontEnd:
     """The front end for ``framework``; ``on_handled(update_id)`` runs after every update.
 
     With ``engine_process`` the conversation engine runs in a child process on that database
     (what ``chaterp run`` does); without, in worker threads on ``uow_factory`` (tests).
+    ``reader_factory`` gives read-only units of work (rendering outbox messages and reports
+    without taking SQLite's write lock); the unit-of-work factory is used when it is None.
     """
     if framework == "ptb":
         from bot.ptb.app import PtbFrontEnd
 
         return PtbFrontEnd(
-            config, uow_factory, on_handled=on_handled, engine_process=engine_process
+            config,
+            uow_factory,
+            on_handled=on_handled,
+            engine_process=engine_process,
+            reader_factory=reader_factory,
         )
     if framework == "aiogram":
         from bot.aiogram.app import AiogramFrontEnd
 
         return AiogramFrontEnd(
-            config, uow_factory, on_handled=on_handled, engine_process=engine_process
+            config,
+            uow_factory,
+            on_handled=on_handled,
+            engine_process=engine_process,
+            reader_factory=reader_factory,
         )
     raise StartupError(f"unknown framework {framework!r}; use one of: {', '.join(FRAMEWORKS)}")
 
 
-def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:
+def run_bot(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    reader_factory: ReaderFactory | None = None,
+) -> None:
     """Run the bot until stopped (blocking). Raises StartupError when it cannot start."""
     config = BotConfig.from_settings(settings)
     front = build_front_end(
@@ -133,6 +158,7 @@ def run_bot(settings: Settings, uow_factory: UnitOfWorkFactory) -> None:
         config,
         uow_factory,
         engine_process=engine_spec(settings.database_url, settings.policy()),
+        reader_factory=reader_factory,
     )
     asyncio.run(front.serve())
 
@@ -150,6 +176,35 @@ def engine_spec(database_url: str, policy: LedgerPolicy) -> EngineSpec:
         # PostgreSQL runs updates of different chats side by side.
         threads=1 if sqlite else ENGINE_THREADS,
         log_level=logging.getLogger().getEffectiveLevel(),
+    )
+
+
+def notifications_config(settings: Settings) -> NotificationsConfig:
+    """The sender's limits and the scheduler's times from the settings."""
+    from notifications.limits import SendLimits
+    from notifications.sender import SenderConfig
+
+    return NotificationsConfig(
+        limits=SendLimits(
+            global_per_second=settings.outbox_global_per_second,
+            chat_per_second=settings.outbox_chat_per_second,
+            group_per_minute=settings.outbox_group_per_minute,
+        ),
+        sender=SenderConfig(poll_interval=settings.outbox_poll_seconds),
+        schedule=schedule_config(settings) if settings.scheduler_enabled else None,
+    )
+
+
+def schedule_config(settings: Settings) -> ScheduleConfig:
+    """When the scheduled jobs run, from the settings."""
+    return ScheduleConfig(
+        timezone=settings.timezone,
+        daily_summary_at=settings.daily_summary_at,
+        overdue_at=settings.overdue_reminders_at,
+        low_stock_digest_at=settings.low_stock_digest_at,
+        birthdays_at=settings.birthdays_at,
+        escalate_after_days=settings.escalate_after_days,
+        missed_run_grace_hours=settings.missed_run_grace_hours,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -31,6 +32,21 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=90)
     default_payment_terms_days: int = Field(default=30, ge=0, le=365)
     draft_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Messages the bot sends on its own (the outbox): Telegram allows about 30/s overall, 1/s
+    # per chat and 20/min per group; the overall budget stays a little under Telegram's so
+    # replies to people always fit beside a long fan-out.
+    outbox_global_per_second: float = Field(default=28.0, gt=0, le=1000)
+    outbox_chat_per_second: float = Field(default=1.0, gt=0, le=100)
+    outbox_group_per_minute: float = Field(default=20.0, gt=0, le=1000)
+    outbox_poll_seconds: float = Field(default=2.0, gt=0, le=300)
+    # Scheduled jobs (times in TIMEZONE, HH:MM).
+    scheduler_enabled: bool = True
+    daily_summary_at: time = time(19, 0)  # owners who chose no time with /subscribe
+    overdue_reminders_at: time = time(9, 0)
+    low_stock_digest_at: time = time(8, 30)
+    birthdays_at: time = time(9, 0)
+    escalate_after_days: int = Field(default=14, ge=1, le=365)
+    missed_run_grace_hours: float = Field(default=6.0, ge=0, le=72)
     # The sandbox (no token): its own database, so demo data never mixes with the real one.
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=8080, ge=0, le=65535)

@@ -149,3 +149,25 @@ class TransientConflict(Exception):
     Raised by storage (serialization failure, deadlock, database locked, a lost race on a
     unique key) and never shown to a user: the runner retries the unit of work.
     """
+
+
+class AlreadyReminded(DomainError):
+    """The customer was already reminded of their overdue invoices today."""
+
+    code = "already_reminded"
+
+    def __init__(self, customer: str, by_name: str, at: datetime) -> None:
+        self.customer = customer
+        self.by_name = by_name
+        self.at = at
+        super().__init__(f"{customer} was already reminded today by {by_name}")
+
+
+class NothingOverdue(DomainError):
+    """No invoice of the customer is past due (any more)."""
+
+    code = "nothing_overdue"
+
+    def __init__(self, customer: str) -> None:
+        self.customer = customer
+        super().__init__(f"{customer} has nothing overdue")

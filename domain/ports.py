@@ -7,10 +7,10 @@ racing transactions can never both succeed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Protocol
 
 from domain.model import (
@@ -430,6 +430,154 @@ class SentMessageRepository(Protocol):
     def for_key(self, key: str) -> list[tuple[int, int]]: ...
 
 
+# --- notifications: outbox, scheduled runs, low-stock episodes, report subscriptions ---------
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A queued message to one chat: ``parts`` is JSON (see notifications/outbox.py)."""
+
+    id: int
+    key: str
+    chat_id: int
+    parts: str
+    status: str  # pending | sent | failed | skipped
+    not_before: datetime
+    created_at: datetime
+    parts_sent: int = 0
+    message_ids: tuple[int, ...] = ()
+    attempts: int = 0
+    error: str = ""
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
+class OutboxRepository(Protocol):
+    """Messages the system sends on its own, written with the change that caused them."""
+
+    def add(
+        self, key: str, chat_id: int, parts: str, *, at: datetime, not_before: datetime | None
+    ) -> bool:
+        """Queue a message unless one with ``key`` exists (then nothing changes): True if queued."""
+        ...
+
+    def get(self, key: str) -> OutboxMessage | None: ...
+    def claim(
+        self, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        """Lease up to ``limit`` due pending messages, oldest first, skipping rows another
+        sender holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and chats another live sender
+        is working on (so one chat's messages keep their order)."""
+        ...
+
+    def renew(self, message_ids: Sequence[int], owner: str, lease_until: datetime) -> int:
+        """Extend the lease of messages still held by ``owner`` (how many were)."""
+        ...
+
+    def progress(
+        self, message_id: int, owner: str, parts_sent: int, message_ids: Sequence[int]
+    ) -> bool:
+        """Record the parts sent so far (while the lease is ours); False if it was lost."""
+        ...
+
+    def finish(
+        self, message_id: int, owner: str | None, status: str, at: datetime, error: str = ""
+    ) -> bool:
+        """sent | failed | skipped, once (only a pending row); False if it was not ours."""
+        ...
+
+    def release(
+        self, message_id: int, owner: str, not_before: datetime, error: str, *, failed: bool
+    ) -> None:
+        """Give the lease back to try later; the chat's later messages wait too (order)."""
+        ...
+
+    def set_parts(self, message_id: int, owner: str, parts: str) -> None:
+        """Replace the parts (a message rendered at send time keeps what it rendered)."""
+        ...
+
+    def skip_chat(self, chat_id: int, at: datetime, reason: str) -> int:
+        """A chat that refuses the bot: its pending messages become skipped (how many)."""
+        ...
+
+    def pending(self, *, now: datetime | None = None) -> int:
+        """Messages still to send; with ``now``, only those a sender could claim now (due and
+        not leased)."""
+        ...
+
+    def for_chat(self, chat_id: int) -> list[OutboxMessage]: ...
+    def put_blob(self, data: bytes, at: datetime) -> str:
+        """Store a file once (by SHA-256); returns its digest."""
+        ...
+
+    def blob(self, digest: str) -> tuple[bytes, str | None] | None:
+        """The file's bytes and Telegram file_id (None until first uploaded)."""
+        ...
+
+    def set_file_id(self, digest: str, file_id: str) -> None: ...
+    def purge(self, before: datetime) -> int:
+        """Delete finished messages older than ``before`` and files no message needs."""
+        ...
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (from any thread) whenever a unit of work of this database commits
+        new messages: how a sender in the same process is woken at once."""
+        ...
+
+
+class JobRunRepository(Protocol):
+    """Scheduled runs claimed by (job, slot)."""
+
+    def try_claim(self, job: str, slot: datetime, by: str, at: datetime) -> bool:
+        """Claim the slot; False if someone already did (nothing changes)."""
+        ...
+
+    def claimed(self, job: str, slot: datetime) -> bool: ...
+    def last_slot(self, job: str) -> datetime | None: ...
+
+
+class LowStockRepository(Protocol):
+    """Low-stock episodes per product: one alert per episode."""
+
+    def try_begin(self, product_id: int, at: datetime) -> int | None:
+        """Mark the product low; the new episode number, or None if it already was low."""
+        ...
+
+    def try_end(self, product_id: int, at: datetime) -> bool:
+        """Restocked above the point: the episode is over (True if it was low)."""
+        ...
+
+    def low_products(self) -> set[int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSubscription:
+    """The summaries a chat receives, at ``send_at`` in the business time zone."""
+
+    chat_id: int
+    daily: bool = True
+    weekly: bool = False
+    monthly: bool = False
+    send_at: time = time(19, 0)
+    title: str = ""
+
+
+class ReportSubscriptionRepository(Protocol):
+    def get(self, chat_id: int) -> ReportSubscription | None: ...
+    def list(self) -> list[ReportSubscription]: ...
+    def save(self, subscription: ReportSubscription, at: datetime) -> None: ...
+
+
+class ChatStateRepository(Protocol):
+    """Group chats the bot can no longer write to (403); private chats use users.blocked_bot."""
+
+    def set_inactive(self, chat_id: int, reason: str, at: datetime) -> None: ...
+    def set_active(self, chat_id: int) -> bool:
+        """The bot is back in the chat; True if it had been inactive."""
+        ...
+
+    def inactive(self) -> set[int]: ...
 @dataclass(frozen=True, slots=True)
 class DayTotals:
     """Money that moved on one business day (the report read side)."""
@@ -511,6 +659,11 @@ class UnitOfWork(Protocol):
     updates: ProcessedUpdateRepository
     chat_topics: ChatTopicRepository
     sent_messages: SentMessageRepository
+    outbox: OutboxRepository
+    job_runs: JobRunRepository
+    low_stock: LowStockRepository
+    report_subscriptions: ReportSubscriptionRepository
+    chat_states: ChatStateRepository
     reports: ReportRepository
     clock: Clock
     policy: LedgerPolicy
@@ -526,6 +679,13 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+
+
+class EventPublisher(Protocol):
+    """Turns the domain events of a unit of work into outbox rows, in the same transaction,
+    just before it commits (notifications/publisher.py; wired by the composition root)."""
+
+    def __call__(self, uow: UnitOfWork, events: Sequence[object]) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):

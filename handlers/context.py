@@ -6,7 +6,8 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import time
+from typing import Any, Protocol
 
 from domain.model import Actor, Role, User
 from domain.ports import ConversationRecord, UnitOfWork
@@ -24,6 +25,7 @@ class EngineSettings:
     timezone: str = "Asia/Shanghai"
     currency: str = "CNY"
     draft_ttl_hours: int = 24
+    daily_summary_at: time = time(19, 0)  # an owner's summary time until they choose one
 
 
 VERSION_SPACE = 1_000_000_007  # a prime: versions stay below 10 digits in callback data
@@ -70,6 +72,42 @@ class Conversation:
 
     def dumps(self) -> str:
         return json.dumps(self.data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class Speaker(Protocol):
+    """What rendering a message needs: the unit of work, a language, the settings, buttons.
+
+    A step's :class:`Context` is one; :class:`Voice` is one outside any update (messages the
+    outbox sends on its own)."""
+
+    @property
+    def uow(self) -> UnitOfWork: ...
+    @property
+    def t(self) -> Translator: ...
+    @property
+    def settings(self) -> EngineSettings: ...
+    def card_button(self, label: str, prefix: str, *args: object) -> Button: ...
+    def in_language(self, language: str | None) -> Speaker: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """A :class:`Speaker` outside any update: renders a message for someone in a language."""
+
+    uow: UnitOfWork
+    t: Translator
+    settings: EngineSettings
+
+    @classmethod
+    def of(cls, uow: UnitOfWork, settings: EngineSettings, language: str | None) -> Voice:
+        chosen = pick_language(language, None, settings.default_language)
+        return cls(uow, Translator(chosen, settings.timezone), settings)
+
+    def card_button(self, label: str, prefix: str, *args: object) -> Button:
+        return Button(label, pack(prefix, *args))
+
+    def in_language(self, language: str | None) -> Voice:
+        return Voice.of(self.uow, self.settings, language)
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from domain.errors import (
     AlreadyDecided,
     AlreadyRegistered,
+    AlreadyReminded,
     AlreadyShipped,
     DomainError,
     DuplicateKey,
@@ -15,6 +16,7 @@ from domain.errors import (
     InviteInvalid,
     NotAllowed,
     NotFound,
+    NothingOverdue,
     NothingToShip,
 )
 from domain.quantity import Quantity
@@ -72,6 +74,15 @@ def describe_error(t: Translator, error: DomainError) -> str:
             reference=error.reference,
             name=error.by_name,
         )
+    if isinstance(error, AlreadyReminded):
+        return t(
+            "{customer} was already reminded today (by {name} at {at}).",
+            customer=error.customer,
+            name=error.by_name,
+            at=error.at,
+        )
+    if isinstance(error, NothingOverdue):
+        return t("{customer} has nothing overdue any more.", customer=error.customer)
     if isinstance(error, NothingToShip):
         return t("Nothing is left to ship on {reference}.", reference=error.reference)
     if isinstance(error, NotAllowed):

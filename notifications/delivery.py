@@ -151,6 +151,13 @@ class BotGateway(Protocol):
 
     async def send_photo(self, chat_id: int, png: bytes, caption: str, filename: str) -> int: ...
 
+    async def send_cached_photo(
+        self, chat_id: int, photo: bytes | str, caption: str, filename: str
+    ) -> tuple[int, str]:
+        """Send a photo by upload (bytes) or by a Telegram file_id (str); returns the message
+        id and the photo's file_id (the largest size), so the next chat gets it by id."""
+        ...
+
     async def send_document(
         self, chat_id: int, data: bytes, filename: str, caption: str
     ) -> int: ...
@@ -175,6 +182,106 @@ class DeliveryHooks(Protocol):
     def record_sent(self, key: str, chat_id: int, message_id: int) -> None: ...
     def mark_blocked(self, telegram_user_id: int, blocked: bool) -> None: ...
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
+
+
+Pace = Callable[[int], Awaitable[None]]
+
+
+async def _no_pace(chat_id: int) -> None:
+    return None
+
+
+class Courier:
+    """Bot API calls to a chat under Telegram's rules, shared by replies and the outbox sender.
+
+    - ``pace(chat_id)`` is awaited before every call that puts something in a chat (the
+      sender waits for its rate limits there; replies only count themselves);
+    - 429: wait ``retry_after`` (plus a margin) and try again, at most ``max_attempts`` times
+      and never for longer than ``max_retry_after`` at once (then RetryAfter is raised);
+    - a group that became a supergroup: ``on_moved(old, new)`` runs, the call is repeated once
+      at the new id, and later calls to the old id go to the new one;
+    - long HTML is split into several messages, the keyboard on the last.
+    Errors other than these are raised to the caller.
+    """
+
+    def __init__(
+        self,
+        gateway: BotGateway,
+        *,
+        on_moved: Callable[[int, int], Awaitable[None]],
+        pace: Pace = _no_pace,
+        refund: Callable[[int], None] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_retry_after: float = MAX_RETRY_AFTER,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.gateway = gateway
+        self.moved: dict[int, int] = {}  # group → supergroup ids seen in this process
+        self._on_moved = on_moved
+        self._pace = pace
+        self._refund = refund  # a paced call refused with 429 gives its slot back
+        self._max_attempts = max(1, max_attempts)
+        self._max_retry_after = max_retry_after
+        self._sleep = sleep
+
+    def where(self, chat_id: int) -> int:
+        """The chat's id now (a group that moved has a new one)."""
+        return self.moved.get(chat_id, chat_id)
+
+    async def send_chunks(
+        self, chat_id: int, chunks: Sequence[str], keyboard: Keyboard | None
+    ) -> tuple[int, list[int]]:
+        """Send ``chunks`` in order (the keyboard on the last); the chat and the message ids."""
+        ids: list[int] = []
+        for number, chunk in enumerate(chunks, start=1):
+            markup = keyboard if number == len(chunks) else None
+            chat_id, message_id = await self.at(
+                chat_id, lambda target, c=chunk, m=markup: self.gateway.send_text(target, c, m)
+            )
+            ids.append(message_id)
+        return chat_id, ids
+
+    async def send_text(
+        self, chat_id: int, html_text: str, keyboard: Keyboard | None
+    ) -> tuple[int, list[int]]:
+        return await self.send_chunks(chat_id, split_message(html_text), keyboard)
+
+    async def at(self, chat_id: int, call: Callable[[int], Awaitable[T]]) -> tuple[int, T]:
+        """Run ``call(chat_id)``; if the group moved, follow it once. Returns (chat, result)."""
+        chat_id = self.where(chat_id)
+        try:
+            return chat_id, await self.retrying(lambda: call(chat_id), chat_id=chat_id)
+        except ChatMigrated as moved:
+            new_chat_id = moved.new_chat_id
+            await self.migrated(chat_id, new_chat_id)
+            return new_chat_id, await self.retrying(lambda: call(new_chat_id), chat_id=new_chat_id)
+
+    async def retrying(self, call: Callable[[], Awaitable[T]], *, chat_id: int | None = None) -> T:
+        """Run ``call`` (paced when it writes to ``chat_id``); on 429 wait and try again."""
+        attempt = 1
+        while True:
+            if chat_id is not None:
+                await self._pace(chat_id)
+            try:
+                return await call()
+            except RetryAfter as flood:
+                if chat_id is not None and self._refund is not None:
+                    self._refund(chat_id)
+                if attempt >= self._max_attempts or flood.seconds > self._max_retry_after:
+                    raise
+                logger.warning(
+                    "flood control: waiting %.1f s (attempt %d of %d)",
+                    flood.seconds,
+                    attempt,
+                    self._max_attempts,
+                )
+                await self._sleep(flood.seconds + RETRY_MARGIN)
+                attempt += 1
+
+    async def migrated(self, old_chat_id: int, new_chat_id: int) -> None:
+        logger.info("group %s is now supergroup %s", old_chat_id, new_chat_id)
+        self.moved[old_chat_id] = new_chat_id
+        await self._on_moved(old_chat_id, new_chat_id)
 
 
 # --- delivery ---------------------------------------------------------------------------------
@@ -216,18 +323,23 @@ class ReplyDelivery:
         max_retry_after: float = MAX_RETRY_AFTER,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         run_sync: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+        pace: Pace = _no_pace,
     ) -> None:
         self.gateway = gateway
         self._hooks = hooks
         self._answer_within = answer_within
-        self._max_attempts = max(1, max_attempts)
-        self._max_retry_after = max_retry_after
-        self._sleep = sleep
         self._run_sync = run_sync
         self._pending: dict[str, _PendingAnswer] = {}
         self._answered: OrderedDict[str, None] = OrderedDict()  # recent presses answered
-        self._moved: dict[int, int] = {}  # group → supergroup ids seen in this process
         self._tasks: set[asyncio.Task[None]] = set()
+        self.courier = Courier(
+            gateway,
+            on_moved=lambda old, new: self._hook(self._hooks.move_chat, old, new),
+            pace=pace,
+            max_attempts=max_attempts,
+            max_retry_after=max_retry_after,
+            sleep=sleep,
+        )
 
     # --- entry points -----------------------------------------------------------------------
 
@@ -350,7 +462,7 @@ class ReplyDelivery:
             chat_id = reply.chat_id
         else:
             chat_id = origin if reply.chat_id is None else reply.chat_id
-        chat_id = self._moved.get(chat_id, chat_id)
+        chat_id = self.courier.where(chat_id)
         if chat_id in batch.blocked:
             return
         kind = type(reply).__name__
@@ -387,21 +499,17 @@ class ReplyDelivery:
         self, chat_id: int, chunks: Sequence[str], keyboard: Keyboard | None
     ) -> tuple[int, int]:
         """Send ``chunks`` in order (the keyboard on the last); the chat and last message id."""
-        message_id = 0
-        for number, chunk in enumerate(chunks, start=1):
-            markup = keyboard if number == len(chunks) else None
-            chat_id, message_id = await self._at(
-                chat_id, lambda target, c=chunk, m=markup: self.gateway.send_text(target, c, m)
-            )
-        return chat_id, message_id
+        chat_id, ids = await self.courier.send_chunks(chat_id, chunks, keyboard)
+        return chat_id, ids[-1] if ids else 0
 
     async def _edit_text(self, chat_id: int, reply: EditText) -> None:
         first, *rest = split_message(reply.text)
         try:
-            await self._retrying(
+            await self.courier.retrying(
                 lambda: self.gateway.edit_text(
                     chat_id, reply.message_id, first, None if rest else reply.keyboard
-                )
+                ),
+                chat_id=chat_id,
             )
         except NotModified:
             logger.debug("message %s in chat %s was already up to date", reply.message_id, chat_id)
@@ -415,7 +523,7 @@ class ReplyDelivery:
             await self._send_chunks(chat_id, [first, *rest], reply.keyboard)
             return
         except ChatMigrated as moved:
-            await self._migrated(chat_id, moved.new_chat_id)
+            await self.courier.migrated(chat_id, moved.new_chat_id)
             await self._send_chunks(moved.new_chat_id, [first, *rest], reply.keyboard)
             return
         if rest:
@@ -424,12 +532,12 @@ class ReplyDelivery:
     async def _send_file(self, chat_id: int, reply: SendPhoto | SendDocument) -> None:
         caption = reply.caption if len(reply.caption) <= MAX_CAPTION_CHARS else ""
         if isinstance(reply, SendPhoto):
-            chat_id, _ = await self._at(
+            chat_id, _ = await self.courier.at(
                 chat_id,
                 lambda target: self.gateway.send_photo(target, reply.data, caption, reply.filename),
             )
         else:
-            chat_id, _ = await self._at(
+            chat_id, _ = await self.courier.at(
                 chat_id,
                 lambda target: self.gateway.send_document(
                     target, reply.data, reply.filename, caption
@@ -440,37 +548,8 @@ class ReplyDelivery:
 
     # --- Telegram's answers -----------------------------------------------------------------
 
-    async def _at(self, chat_id: int, call: Callable[[int], Awaitable[T]]) -> tuple[int, T]:
-        """Run ``call(chat_id)``; if the group moved, follow it once. Returns (chat, result)."""
-        try:
-            return chat_id, await self._retrying(lambda: call(chat_id))
-        except ChatMigrated as moved:
-            new_chat_id = moved.new_chat_id
-            await self._migrated(chat_id, new_chat_id)
-            return new_chat_id, await self._retrying(lambda: call(new_chat_id))
-
     async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
-        """Run ``call``; on 429 wait ``retry_after`` and try again (bounded)."""
-        attempt = 1
-        while True:
-            try:
-                return await call()
-            except RetryAfter as flood:
-                if attempt >= self._max_attempts or flood.seconds > self._max_retry_after:
-                    raise
-                logger.warning(
-                    "flood control: waiting %.1f s (attempt %d of %d)",
-                    flood.seconds,
-                    attempt,
-                    self._max_attempts,
-                )
-                await self._sleep(flood.seconds + RETRY_MARGIN)
-                attempt += 1
-
-    async def _migrated(self, old_chat_id: int, new_chat_id: int) -> None:
-        logger.info("group %s is now supergroup %s", old_chat_id, new_chat_id)
-        self._moved[old_chat_id] = new_chat_id
-        await self._hook(self._hooks.move_chat, old_chat_id, new_chat_id)
+        return await self.courier.retrying(call)
 
     async def _blocked(self, chat_id: int, error: Blocked) -> None:
         if chat_id > 0:  # a private chat's id is the user's id

@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 from domain.errors import TransientConflict
-from domain.ports import Clock, LedgerPolicy
+from domain.ports import Clock, EventPublisher, LedgerPolicy
+from storage import notification_repos as notes
 from storage import repositories as repos
 from storage.reports import SqlReports
 
@@ -92,8 +93,12 @@ class SqlUnitOfWork:
         *,
         readonly: bool = False,
         writer_lock: threading.RLock | None = None,
+        publisher: EventPublisher | None = None,
+        bell: notes.OutboxBell | None = None,
     ):
         self._engine = engine
+        self._publisher = publisher
+        self._bell = bell or notes.OutboxBell()
         self._readonly = readonly
         self._writer_lock = None if readonly else writer_lock
         self.clock = clock
@@ -150,6 +155,11 @@ class SqlUnitOfWork:
         self.updates = repos.SqlProcessedUpdates(self)
         self.chat_topics = repos.SqlChatTopics(self)
         self.sent_messages = repos.SqlSentMessages(self)
+        self.outbox = notes.SqlOutbox(self, self._bell)
+        self.job_runs = notes.SqlJobRuns(self)
+        self.low_stock = notes.SqlLowStock(self)
+        self.report_subscriptions = notes.SqlReportSubscriptions(self)
+        self.chat_states = notes.SqlChatStates(self)
         self.reports = SqlReports(self)
         return self
 
@@ -198,11 +208,23 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self.conn is not None
+        self._publish_events()
         try:
             self.conn.commit()
         except DBAPIError as exc:
             raise self._translate(exc) from exc
         self.committed = True
+        if self.outbox.added:
+            self.outbox.added = 0
+            self._bell.ring()
+
+    def _publish_events(self) -> None:
+        """Domain events become outbox rows in this transaction (when a publisher is wired)."""
+        if self._publisher is None:
+            return
+        while self.events:
+            events, self.events = self.events, []
+            self._publisher(self, events)
 
     def rollback(self) -> None:
         assert self.conn is not None
@@ -212,8 +234,18 @@ class SqlUnitOfWork:
 class Database:
     """The storage side of the composition root: an engine plus unit-of-work factories."""
 
-    def __init__(self, url: str, *, clock: Clock, policy: LedgerPolicy, echo: bool = False):
+    def __init__(
+        self,
+        url: str,
+        *,
+        clock: Clock,
+        policy: LedgerPolicy,
+        echo: bool = False,
+        publisher: EventPublisher | None = None,
+    ):
         self.url = normalise_url(url)
+        self.publisher = publisher
+        self.bell = notes.OutboxBell()  # rung after commits that queued outbox rows
         self.engine = build_engine(self.url, echo=echo)
         # Re-entrant: a nested unit of work in one thread falls through to SQLite, as before.
         self._writer_lock = threading.RLock() if self.engine.dialect.name == "sqlite" else None
@@ -225,11 +257,18 @@ class Database:
         return self.engine.dialect.name
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.clock, self.policy, writer_lock=self._writer_lock)
+        return SqlUnitOfWork(
+            self.engine,
+            self.clock,
+            self.policy,
+            writer_lock=self._writer_lock,
+            publisher=self.publisher,
+            bell=self.bell,
+        )
 
     def reader(self) -> SqlUnitOfWork:
         """A unit of work for reports: on SQLite it does not take the write lock."""
-        return SqlUnitOfWork(self.engine, self.clock, self.policy, readonly=True)
+        return SqlUnitOfWork(self.engine, self.clock, self.policy, readonly=True, bell=self.bell)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1590,6 +1590,9 @@ class SqlChatTopics(_Repo):
             .where(CONVERSATIONS.c.chat_id == old_chat_id)
             .values(chat_id=new_chat_id)
         )
+        from storage.notification_repos import move_notification_rows
+
+        move_notification_rows(self._uow, old_chat_id, new_chat_id)
 
 
 class SqlSentMessages(_Repo):

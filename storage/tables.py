@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
 )
@@ -410,6 +411,106 @@ class SentMessageRow(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int = Field(sa_type=BigInteger)
     at: datetime = _when()
+
+
+OUTBOX_STATUSES = "('pending','sent','failed','skipped')"
+
+
+class OutboxMessageRow(SQLModel, table=True):
+    """A message the system sends on its own, written in the transaction that caused it.
+
+    ``key`` is the natural de-duplication key (``low-stock:<product>:<episode>:<chat>``…): a
+    second row with the same key is never written, so it is never sent twice. ``parts`` is the
+    JSON list of what to send (notifications/outbox.py). A sender claims due rows for a lease
+    (``claimed_by``/``claimed_until``), records progress part by part, and finishes them.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="ck_outbox_status"),
+        CheckConstraint("parts_sent >= 0 AND attempts >= 0", name="ck_outbox_counts"),
+        # Pending messages in id order (claims take the oldest first and stop early), leases
+        # held (the chats other senders are busy with), one chat's messages.
+        Index("ix_outbox_due", "status", "id"),
+        Index("ix_outbox_lease", "status", "claimed_until"),
+        Index("ix_outbox_chat", "chat_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=160, unique=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    parts: str = Field(sa_type=Text)
+    status: str = Field(default="pending", max_length=8)
+    not_before: datetime = _when()
+    created_at: datetime = _when()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _when(default=None)
+    parts_sent: int = 0
+    message_ids: str = Field(default="", max_length=500)  # comma-separated, in part order
+    attempts: int = 0  # failed tries so far (a flood wait is not a failure)
+    error: str = Field(default="", max_length=300)
+    sent_at: datetime | None = _when(default=None)
+
+
+class OutboxBlobRow(SQLModel, table=True):
+    """A file sent by the outbox (a chart), stored once by digest and uploaded once: after the
+    first upload Telegram's ``file_id`` is kept and every other chat gets it by id."""
+
+    __tablename__ = "outbox_blob"
+
+    digest: str = Field(primary_key=True, max_length=64)  # SHA-256, hex
+    data: bytes = Field(sa_type=LargeBinary)
+    file_id: str | None = Field(default=None, max_length=250)
+    created_at: datetime = _when()
+
+
+class JobRunRow(SQLModel, table=True):
+    """One scheduled run claimed by one instance: (job, slot) is unique, so two instances or a
+    restart never run the same slot twice."""
+
+    __tablename__ = "job_run"
+
+    job: str = Field(primary_key=True, max_length=64)
+    slot: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    claimed_by: str = Field(max_length=64)
+    claimed_at: datetime = _when()
+
+
+class LowStockStateRow(SQLModel, table=True):
+    """Whether a product is in a low-stock episode now, and how many episodes it has had."""
+
+    __tablename__ = "low_stock_state"
+    __table_args__ = (CheckConstraint("episode >= 0", name="ck_low_stock_episode"),)
+
+    product_id: int = Field(primary_key=True, foreign_key="product.id", ondelete="RESTRICT")
+    episode: int = 0
+    low: bool = False
+    changed_at: datetime = _when()
+
+
+class ReportSubscriptionRow(SQLModel, table=True):
+    """Which summaries a chat receives and at what time (an owner's private chat without a row
+    gets the daily summary at the default time)."""
+
+    __tablename__ = "report_subscription"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    daily: bool = True
+    weekly: bool = False
+    monthly: bool = False
+    send_at: str = Field(default="19:00", max_length=5)  # HH:MM in TIMEZONE
+    title: str = Field(default="", max_length=120)
+    updated_at: datetime = _when()
+
+
+class InactiveChatRow(SQLModel, table=True):
+    """A group or supergroup that refused the bot (403): nothing is sent there until it is back."""
+
+    __tablename__ = "inactive_chat"
+
+    chat_id: int = Field(sa_type=BigInteger, primary_key=True)
+    reason: str = Field(default="", max_length=200)
+    since: datetime = _when()
 
 
 APPEND_ONLY_TABLES = ("stock_move", "allocation", "audit_entry")

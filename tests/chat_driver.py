@@ -2,11 +2,15 @@
 
 It numbers the bot's messages per chat, applies edits in place, records tracked cards with the
 engine, and lets a test type, press buttons by their label, and read what each chat shows.
+Messages the system sends on its own (the outbox) are delivered after every update by the
+real outbox sender, through a gateway that records into the same chats.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from handlers.engine import ConversationEngine
@@ -23,6 +27,7 @@ from handlers.replies import (
     SendText,
     Toast,
 )
+from notifications.sender import OutboxSender
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class Shown:
 @dataclass(slots=True)
 class ChatDriver:
     engine: ConversationEngine
+    sender: OutboxSender | None = None  # delivers the outbox after each update (if given)
     group_ids: set[int] = field(default_factory=set)
     chats: dict[int, list[Shown]] = field(default_factory=dict)
     toasts: list[Toast] = field(default_factory=list)
@@ -146,10 +152,26 @@ class ChatDriver:
 
     def _deliver(self, incoming: Incoming) -> list[Reply]:
         self.last_update[incoming.user_id] = incoming
+        # What a test set up through the use cases was announced before anyone typed.
+        self.send_outbox()
         replies = self.engine.handle(incoming)
         for reply in replies:
             self._apply(incoming.chat_id, reply)
+        self.send_outbox()
         return replies
+
+    def send_outbox(self) -> int:
+        """Let the outbox sender deliver what is due (after an update, or a job in a test)."""
+        if self.sender is None:
+            return 0
+        return asyncio.run(self.sender.send_due())
+
+    def shown(self, chat_id: int) -> Shown:
+        """A new message in ``chat_id`` (the outbox sender's side of this chat)."""
+        counter = self._message_ids.setdefault(chat_id, itertools.count(1))
+        message = Shown(message_id=next(counter), chat_id=chat_id, text="")
+        self.chats.setdefault(chat_id, []).append(message)
+        return message
 
     def _apply(self, origin: int, reply: Reply) -> None:
         if isinstance(reply, Toast):
@@ -183,3 +205,57 @@ class ChatDriver:
             if label in " | ".join(shown.buttons()):
                 return shown
         raise AssertionError(f"no message in chat {chat_id} has a button {label!r}")
+
+
+class RecordingGateway:
+    """The BotGateway of the recording chat: what the outbox sender sends lands in ``driver``."""
+
+    def __init__(self, driver: ChatDriver) -> None:
+        self.driver = driver
+        self.files: dict[str, bytes] = {}
+        self.uploads = 0
+
+    async def send_text(self, chat_id: int, html: str, keyboard: Keyboard | None) -> int:
+        shown = self.driver.shown(chat_id)
+        shown.text, shown.keyboard = html, keyboard
+        return shown.message_id
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, html: str, keyboard: InlineKeyboard | None
+    ) -> None:
+        self.driver._apply(chat_id, EditText(message_id, html, keyboard, chat_id=chat_id))
+
+    async def send_photo(self, chat_id: int, png: bytes, caption: str, filename: str) -> int:
+        message_id, _ = await self.send_cached_photo(chat_id, png, caption, filename)
+        return message_id
+
+    async def send_cached_photo(
+        self, chat_id: int, photo: bytes | str, caption: str, filename: str
+    ) -> tuple[int, str]:
+        if isinstance(photo, bytes):
+            self.uploads += 1
+            file_id = f"file{len(self.files) + 1}"
+            self.files[file_id] = photo
+        else:
+            file_id = photo
+        shown = self.driver.shown(chat_id)
+        shown.text, shown.photo = caption, self.files[file_id]
+        return shown.message_id, file_id
+
+    async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str) -> int:
+        shown = self.driver.shown(chat_id)
+        shown.text, shown.document = caption, data
+        return shown.message_id
+
+    async def answer_callback(self, callback_id: str, text: str, alert: bool) -> None:
+        self.driver.toasts.append(Toast(text, alert))
+
+    async def set_commands(
+        self,
+        commands: Sequence[tuple[str, str]],
+        *,
+        scope: str,
+        chat_id: int | None = None,
+        language: str | None = None,
+    ) -> None:
+        return None

@@ -18,10 +18,12 @@ commit if nobody else committed since it began; otherwise ``commit()`` raises
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -57,8 +59,11 @@ from domain.ports import (
     Clock,
     ConversationRecord,
     DayTotals,
+    EventPublisher,
     LedgerPolicy,
     MovedAtCost,
+    OutboxMessage,
+    ReportSubscription,
     ShippedLine,
 )
 from domain.quantity import Quantity
@@ -80,6 +85,7 @@ TABLES = (
     "payments",
     "allocations",
     "audit",
+    "outbox",
 )
 
 # table -> ((column, kind reported by DuplicateKey), ...); None never conflicts (as in SQL).
@@ -168,9 +174,19 @@ class FakeState:
     processed_updates: set[int] = dataclasses.field(default_factory=set)
     chat_topics: dict[tuple[int, str], str] = dataclasses.field(default_factory=dict)
     sent_messages: list[tuple[str, int, int]] = dataclasses.field(default_factory=list)
+    blobs: dict[str, tuple[bytes, str | None, datetime]] = dataclasses.field(default_factory=dict)
+    job_runs: dict[tuple[str, datetime], str] = dataclasses.field(default_factory=dict)
+    low_stock: dict[int, tuple[int, bool]] = dataclasses.field(default_factory=dict)
+    report_subscriptions: dict[int, ReportSubscription] = dataclasses.field(default_factory=dict)
+    inactive_chats: dict[int, str] = dataclasses.field(default_factory=dict)
 
     def copy(self) -> FakeState:
         return FakeState(
+            blobs=dict(self.blobs),
+            job_runs=dict(self.job_runs),
+            low_stock=dict(self.low_stock),
+            report_subscriptions=dict(self.report_subscriptions),
+            inactive_chats=dict(self.inactive_chats),
             conversations={key: dataclasses.replace(r) for key, r in self.conversations.items()},
             processed_updates=set(self.processed_updates),
             chat_topics=dict(self.chat_topics),
@@ -185,15 +201,47 @@ class FakeState:
         )
 
 
-class FakeDatabase:
-    """The committed state plus what committed units of work raised as events (the outbox)."""
+class FakeBell:
+    """Rings this database's listeners after a commit queued outbox rows."""
 
-    def __init__(self, clock: Clock, policy: LedgerPolicy | None = None) -> None:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback not in self.listeners:
+                self.listeners.append(callback)
+
+    def ring(self) -> None:
+        with self._lock:
+            listeners = list(self.listeners)
+        for listener in listeners:
+            listener()
+
+
+class FakeDatabase:
+    """The committed state plus the domain events committed units of work raised.
+
+    With a ``publisher`` (notifications' event publisher) the events also become outbox rows in
+    the committing transaction, as on SQL.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        policy: LedgerPolicy | None = None,
+        *,
+        publisher: EventPublisher | None = None,
+    ) -> None:
         self.clock = clock
         self.policy = policy if policy is not None else LedgerPolicy()
         self.state = FakeState()
-        self.outbox: list[object] = []
+        self.events: list[object] = []
+        self.publisher = publisher
+        self.bell = FakeBell()
         self.commits = 0
+        self.commit_lock = threading.Lock()  # units of work in several threads (the sender)
 
     def uow(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
@@ -1201,6 +1249,285 @@ class FakeAuditRepository(_Repository):
         ]
 
 
+# --- notifications --------------------------------------------------------------------------
+
+
+class FakeOutboxRepository(_Repository):
+    table = "outbox"
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        super().__init__(uow)
+        self.added = 0
+
+    @staticmethod
+    def _message(row: Row) -> OutboxMessage:
+        return OutboxMessage(
+            id=row["id"],
+            key=row["key"],
+            chat_id=row["chat_id"],
+            parts=row["parts"],
+            status=row["status"],
+            not_before=row["not_before"],
+            created_at=row["created_at"],
+            parts_sent=row["parts_sent"],
+            message_ids=tuple(row["message_ids"]),
+            attempts=row["attempts"],
+            error=row["error"],
+            claimed_by=row["claimed_by"],
+            claimed_until=row["claimed_until"],
+            sent_at=row["sent_at"],
+        )
+
+    def _by_key(self, key: str) -> Row | None:
+        return next((row for row in self._rows().values() if row["key"] == key), None)
+
+    def add(
+        self, key: str, chat_id: int, parts: str, *, at: datetime, not_before: datetime | None
+    ) -> bool:
+        if self._by_key(key) is not None:
+            return False
+        self._insert(
+            {
+                "key": key,
+                "chat_id": chat_id,
+                "parts": parts,
+                "status": "pending",
+                "not_before": not_before or at,
+                "created_at": at,
+                "parts_sent": 0,
+                "message_ids": (),
+                "attempts": 0,
+                "error": "",
+                "claimed_by": None,
+                "claimed_until": None,
+                "sent_at": None,
+            }
+        )
+        self.added += 1
+        return True
+
+    def get(self, key: str) -> OutboxMessage | None:
+        row = self._by_key(key)
+        return self._message(row) if row else None
+
+    def claim(
+        self, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxMessage]:
+        rows = self._rows()
+        busy = {
+            row["chat_id"]
+            for row in rows.values()
+            if row["status"] == "pending"
+            and row["claimed_until"] is not None
+            and row["claimed_until"] > now
+            and row["claimed_by"] != owner
+        }
+        due = [
+            row_id
+            for row_id, row in sorted(rows.items())
+            if row["status"] == "pending"
+            and row["not_before"] <= now
+            and (row["claimed_until"] is None or row["claimed_until"] <= now)
+            and row["chat_id"] not in busy
+        ][:limit]
+        for row_id in due:
+            self._update(row_id, {"claimed_by": owner, "claimed_until": lease_until})
+        return [self._message(rows[row_id]) for row_id in due]
+
+    def renew(self, message_ids: Sequence[int], owner: str, lease_until: datetime) -> int:
+        renewed = 0
+        for message_id in message_ids:
+            row = self._row(message_id)
+            if row is not None and row["claimed_by"] == owner and row["status"] == "pending":
+                self._update(message_id, {"claimed_until": lease_until})
+                renewed += 1
+        return renewed
+
+    def progress(
+        self, message_id: int, owner: str, parts_sent: int, message_ids: Sequence[int]
+    ) -> bool:
+        row = self._row(message_id)
+        if row is None or row["claimed_by"] != owner or row["status"] != "pending":
+            return False
+        self._update(message_id, {"parts_sent": parts_sent, "message_ids": tuple(message_ids)})
+        return True
+
+    def finish(
+        self, message_id: int, owner: str | None, status: str, at: datetime, error: str = ""
+    ) -> bool:
+        row = self._row(message_id)
+        if row is None or row["status"] != "pending":
+            return False
+        if owner is not None and row["claimed_by"] != owner:
+            return False
+        self._update(
+            message_id,
+            {
+                "status": status,
+                "sent_at": at if status == "sent" else None,
+                "claimed_until": None,
+                "error": error[:300],
+            },
+        )
+        return True
+
+    def release(
+        self, message_id: int, owner: str, not_before: datetime, error: str, *, failed: bool
+    ) -> None:
+        row = self._row(message_id)
+        if row is None or row["claimed_by"] != owner:
+            return
+        self._update(
+            message_id,
+            {
+                "claimed_by": None,
+                "claimed_until": None,
+                "not_before": not_before,
+                "error": error[:300],
+                "attempts": row["attempts"] + (1 if failed else 0),
+            },
+        )
+        for other_id, other in list(self._rows().items()):
+            if (
+                other["chat_id"] == row["chat_id"]
+                and other["status"] == "pending"
+                and other_id > message_id
+                and other["not_before"] < not_before
+            ):
+                self._update(other_id, {"not_before": not_before})
+
+    def set_parts(self, message_id: int, owner: str, parts: str) -> None:
+        row = self._row(message_id)
+        if row is not None and row["claimed_by"] == owner:
+            self._update(message_id, {"parts": parts})
+
+    def skip_chat(self, chat_id: int, at: datetime, reason: str) -> int:
+        skipped = 0
+        for row_id, row in list(self._rows().items()):
+            if row["chat_id"] == chat_id and row["status"] == "pending":
+                self._update(
+                    row_id, {"status": "skipped", "error": reason[:300], "claimed_until": None}
+                )
+                skipped += 1
+        return skipped
+
+    def pending(self, *, now: datetime | None = None) -> int:
+        return sum(
+            1
+            for row in self._rows().values()
+            if row["status"] == "pending"
+            and (
+                now is None
+                or (
+                    row["not_before"] <= now
+                    and (row["claimed_until"] is None or row["claimed_until"] <= now)
+                )
+            )
+        )
+
+    def for_chat(self, chat_id: int) -> list[OutboxMessage]:
+        return [
+            self._message(row)
+            for _, row in sorted(self._rows().items())
+            if row["chat_id"] == chat_id
+        ]
+
+    def put_blob(self, data: bytes, at: datetime) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self._state.blobs.setdefault(digest, (data, None, at))
+        return digest
+
+    def blob(self, digest: str) -> tuple[bytes, str | None] | None:
+        found = self._state.blobs.get(digest)
+        return (found[0], found[1]) if found else None
+
+    def set_file_id(self, digest: str, file_id: str) -> None:
+        found = self._state.blobs.get(digest)
+        if found is not None and found[1] is None:
+            self._state.blobs[digest] = (found[0], file_id, found[2])
+
+    def purge(self, before: datetime) -> int:
+        rows = self._rows()
+        gone = [i for i, r in rows.items() if r["status"] != "pending" and r["created_at"] < before]
+        for row_id in gone:
+            del rows[row_id]
+        for digest, (_, _, at) in list(self._state.blobs.items()):
+            if at < before and not any(digest in r["parts"] for r in rows.values()):
+                del self._state.blobs[digest]
+        return len(gone)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self._uow.bell.subscribe(callback)
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        for row_id, row in list(self._rows().items()):
+            if row["chat_id"] == old_chat_id and row["status"] == "pending":
+                self._update(row_id, {"chat_id": new_chat_id})
+
+
+class FakeJobRunRepository(_Repository):
+    def try_claim(self, job: str, slot: datetime, by: str, at: datetime) -> bool:
+        if (job, slot) in self._state.job_runs:
+            return False
+        self._state.job_runs[(job, slot)] = by
+        return True
+
+    def claimed(self, job: str, slot: datetime) -> bool:
+        return (job, slot) in self._state.job_runs
+
+    def last_slot(self, job: str) -> datetime | None:
+        return max((slot for name, slot in self._state.job_runs if name == job), default=None)
+
+
+class FakeLowStockRepository(_Repository):
+    def try_begin(self, product_id: int, at: datetime) -> int | None:
+        episode, low = self._state.low_stock.get(product_id, (0, False))
+        if low:
+            return None
+        self._state.low_stock[product_id] = (episode + 1, True)
+        return episode + 1
+
+    def try_end(self, product_id: int, at: datetime) -> bool:
+        episode, low = self._state.low_stock.get(product_id, (0, False))
+        if not low:
+            return False
+        self._state.low_stock[product_id] = (episode, False)
+        return True
+
+    def low_products(self) -> set[int]:
+        return {product for product, (_, low) in self._state.low_stock.items() if low}
+
+
+class FakeReportSubscriptionRepository(_Repository):
+    def get(self, chat_id: int) -> ReportSubscription | None:
+        return self._state.report_subscriptions.get(chat_id)
+
+    def list(self) -> list[ReportSubscription]:
+        return [sub for _, sub in sorted(self._state.report_subscriptions.items())]
+
+    def save(self, subscription: ReportSubscription, at: datetime) -> None:
+        send_at = time(subscription.send_at.hour, subscription.send_at.minute)
+        self._state.report_subscriptions[subscription.chat_id] = dataclasses.replace(
+            subscription, send_at=send_at, title=subscription.title[:120]
+        )
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        subs = self._state.report_subscriptions
+        if old_chat_id in subs and new_chat_id not in subs:
+            subs[new_chat_id] = dataclasses.replace(subs.pop(old_chat_id), chat_id=new_chat_id)
+
+
+class FakeChatStateRepository(_Repository):
+    def set_inactive(self, chat_id: int, reason: str, at: datetime) -> None:
+        self._state.inactive_chats.setdefault(chat_id, reason[:200])
+
+    def set_active(self, chat_id: int) -> bool:
+        return self._state.inactive_chats.pop(chat_id, None) is not None
+
+    def inactive(self) -> set[int]:
+        return set(self._state.inactive_chats)
+
+
 # --- unit of work ---------------------------------------------------------------------------
 
 
@@ -1250,6 +1577,9 @@ class FakeChatTopicRepository(_Repository):
                 del self._state.conversations[(chat, user)]
                 record.chat_id = new_chat_id
                 self._state.conversations[(new_chat_id, user)] = record
+        self._uow.outbox.move_chat(old_chat_id, new_chat_id)
+        self._uow.report_subscriptions.move_chat(old_chat_id, new_chat_id)
+        self._state.inactive_chats.pop(old_chat_id, None)
 
 
 class FakeSentMessageRepository(_Repository):
@@ -1383,6 +1713,12 @@ class FakeUnitOfWork:
         self.updates = FakeProcessedUpdateRepository(self)
         self.chat_topics = FakeChatTopicRepository(self)
         self.sent_messages = FakeSentMessageRepository(self)
+        self.outbox = FakeOutboxRepository(self)
+        self.job_runs = FakeJobRunRepository(self)
+        self.low_stock = FakeLowStockRepository(self)
+        self.report_subscriptions = FakeReportSubscriptionRepository(self)
+        self.chat_states = FakeChatStateRepository(self)
+        self.bell = db.bell
         self.reports = FakeReportRepository(self)
 
     def _begin(self) -> None:
@@ -1411,18 +1747,30 @@ class FakeUnitOfWork:
             raise
 
     def commit(self) -> None:
-        if self.state != self._base:
-            if self._db.state is not self._base:
-                self._begin()
-                self.events.clear()
-                raise TransientConflict("another unit of work committed first")
-            self._db.state = self.state
-            self._db.commits += 1
-        self._db.outbox.extend(self.events)
+        published: list[object] = []
+        if self._db.publisher is not None:
+            while self.events:
+                batch, self.events = self.events, []
+                published.extend(batch)
+                self._db.publisher(self, batch)
+        with self._db.commit_lock:
+            if self.state != self._base:
+                if self._db.state is not self._base:
+                    self._begin()
+                    self.events.clear()
+                    self.outbox.added = 0
+                    raise TransientConflict("another unit of work committed first")
+                self._db.state = self.state
+                self._db.commits += 1
+        self._db.events.extend(published + self.events)
         self.events.clear()
         self.committed = True
         self._begin()
+        if self.outbox.added:
+            self.outbox.added = 0
+            self._db.bell.ring()
 
     def rollback(self) -> None:
         self.events.clear()
+        self.outbox.added = 0
         self._begin()

@@ -74,6 +74,8 @@ from bot.updates import translate
 from domain.ports import UnitOfWorkFactory
 from handlers.engine import ConversationEngine
 from notifications.delivery import ReplyDelivery
+from notifications.sender import ReaderFactory
+from notifications.service import NotificationService
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ class AiogramFrontEnd:
         *,
         on_handled: Callable[[int], None] | None = None,
         engine_process: EngineSpec | None = None,
+        reader_factory: ReaderFactory | None = None,
     ) -> None:
         harden_aiogram_logging()
         self.config = config
@@ -156,8 +159,10 @@ class AiogramFrontEnd:
         self.engine: ConversationEngine | None = None
         self.engine_calls: EngineCalls | None = None
         self.delivery: ReplyDelivery | None = None
+        self.notifications: NotificationService | None = None
         self._started: Started | None = None
         self._engine_process = engine_process
+        self._reader_factory = reader_factory
         self.lanes = ChatLanes(config.max_concurrent_updates)
         self._uow_factory = uow_factory
         self._stopper = Stopper()
@@ -194,14 +199,16 @@ class AiogramFrontEnd:
             raise unreachable(self.config, error.message) from None
         username = me.username or ""
         started = await start_engine(
-            self.config, self._uow_factory, AiogramGateway(self.bot), username, self._engine_process
+            self.config,
+            self._uow_factory,
+            AiogramGateway(self.bot),
+            username,
+            self._engine_process,
+            self._reader_factory,
         )
         self._started = started
-        self.engine, self.engine_calls, self.delivery = (
-            started.engine,
-            started.calls,
-            started.delivery,
-        )
+        self.engine, self.engine_calls = started.engine, started.calls
+        self.delivery, self.notifications = started.delivery, started.notifications
         if self.config.webhook_url:
             await self._start_webhook(self.config.webhook_url)
             logger.info("@%s is listening for webhook calls", username)

@@ -49,6 +49,8 @@ from bot.updates import translate
 from domain.ports import UnitOfWorkFactory
 from handlers.engine import ConversationEngine
 from notifications.delivery import ReplyDelivery
+from notifications.sender import ReaderFactory
+from notifications.service import NotificationService
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ class PtbFrontEnd:
         *,
         on_handled: Callable[[int], None] | None = None,
         engine_process: EngineSpec | None = None,
+        reader_factory: ReaderFactory | None = None,
     ) -> None:
         harden_ptb_logging()
         self.config = config
@@ -88,8 +91,10 @@ class PtbFrontEnd:
         self.engine: ConversationEngine | None = None
         self.engine_calls: EngineCalls | None = None
         self.delivery: ReplyDelivery | None = None
+        self.notifications: NotificationService | None = None
         self._started: Started | None = None
         self._engine_process = engine_process
+        self._reader_factory = reader_factory
         self._uow_factory = uow_factory
         self._stopper = Stopper()
         self._webhook: WebhookServer | None = None
@@ -124,14 +129,16 @@ class PtbFrontEnd:
             raise unreachable(self.config, error.message) from None
         username = app.bot.username
         started = await start_engine(
-            self.config, self._uow_factory, PtbGateway(app.bot), username, self._engine_process
+            self.config,
+            self._uow_factory,
+            PtbGateway(app.bot),
+            username,
+            self._engine_process,
+            self._reader_factory,
         )
         self._started = started
-        self.engine, self.engine_calls, self.delivery = (
-            started.engine,
-            started.calls,
-            started.delivery,
-        )
+        self.engine, self.engine_calls = started.engine, started.calls
+        self.delivery, self.notifications = started.delivery, started.notifications
         await app.start()
         assert app.updater is not None
         if self.config.webhook_url:

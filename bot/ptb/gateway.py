@@ -151,6 +151,19 @@ class PtbGateway:
         )
         return message.message_id
 
+    async def send_cached_photo(
+        self, chat_id: int, photo: bytes | str, caption: str, filename: str
+    ) -> tuple[int, str]:
+        upload = photo if isinstance(photo, str) else InputFile(photo, filename=filename)
+        message = await _call(
+            self.bot.send_photo(
+                chat_id, upload, caption=caption or None, parse_mode=ParseMode.HTML
+            )
+        )
+        sizes = message.photo
+        file_id = sizes[-1].file_id if sizes else (photo if isinstance(photo, str) else "")
+        return message.message_id, file_id
+
     async def send_document(self, chat_id: int, data: bytes, filename: str, caption: str) -> int:
         message = await _call(
             self.bot.send_document(

@@ -15,12 +15,14 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.bootstrap import message_settings
 from bot.sandbox.history import ChatHistory, files_folder, history_path
 from bot.sandbox.jobs import JobInfo, JobRunner, NoJobs
 from bot.sandbox.prepare import Prepared, prepare_database
 from bot.sandbox.server import Sandbox
 from bot.settings import Settings
 from domain.clock import SystemClock
+from notifications.publisher import OutboxPublisher
 from storage.database import Database
 
 __all__ = [
@@ -43,6 +45,7 @@ def open_database(settings: Settings) -> Database:
         settings.sandbox_database_url,
         clock=SystemClock(settings.timezone),
         policy=settings.policy(),
+        publisher=OutboxPublisher(message_settings(settings)),
     )
 
 

@@ -7,9 +7,13 @@ chats like any message. With no jobs the page hides its panel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from notifications.scheduler import JobScheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +44,37 @@ class NoJobs:
 
     async def run(self, name: str) -> str:
         raise KeyError(name)
+
+
+SANDBOX_JOBS: tuple[JobInfo, ...] = (
+    JobInfo("daily-summary", "Daily summary", "Today's numbers and charts to the owner"),
+    JobInfo(
+        "overdue-receivables",
+        "Overdue reminders",
+        "Each salesperson's overdue customers, with Remind buttons",
+    ),
+    JobInfo("low-stock-digest", "Low-stock digest", "What is at or under its reorder point"),
+    JobInfo("birthdays", "Birthdays", "Customers' birthdays to their salesperson"),
+)
+
+
+class SchedulerJobs:
+    """The real jobs, run now over the sandbox's database; the bot's sender delivers them."""
+
+    def __init__(self, scheduler: JobScheduler, wake: Callable[[], None]) -> None:
+        self._scheduler = scheduler
+        self._wake = wake
+
+    def jobs(self) -> Sequence[JobInfo]:
+        return SANDBOX_JOBS
+
+    async def run(self, name: str) -> str:
+        if name not in {job.name for job in SANDBOX_JOBS}:
+            raise KeyError(name)
+        result = await asyncio.to_thread(self._scheduler.run_now, name)
+        self._wake()
+        if result.queued == 0:
+            return "Nothing new to send (already sent today, or nothing to report)."
+        if result.queued == 1:
+            return "1 message sent."
+        return f"{result.queued} messages sent."

@@ -33,7 +33,7 @@ from bot.sandbox.cast import (
     newcomer,
 )
 from bot.sandbox.history import ChatHistory, move_counters_past_database
-from bot.sandbox.jobs import JobRunner, NoJobs
+from bot.sandbox.jobs import JobRunner, SchedulerJobs
 from bot.sandbox.prepare import load_personas, load_users
 from bot.sandbox.views import event_view
 from bot.sandbox.web import add_page_routes
@@ -108,7 +108,7 @@ class Sandbox:
         self.database = database
         self.host = host
         self.port = port
-        self.jobs: JobRunner = jobs or NoJobs()
+        self.jobs: JobRunner = jobs or self._real_jobs()
         self.history = history
         self._save_pending: asyncio.TimerHandle | None = None
         self.listeners = Listeners()
@@ -124,6 +124,22 @@ class Sandbox:
         self._refreshing: asyncio.Task[None] | None = None
         self._refresh_again = False
         self._unsubscribe: Callable[[], None] | None = None
+
+    def _real_jobs(self) -> JobRunner:
+        """The scheduler's jobs over this database, delivered by the bot's sender."""
+        from bot.bootstrap import message_settings
+        from bot.runner import schedule_config
+        from notifications.scheduler import JobScheduler
+
+        scheduler = JobScheduler(
+            self.database.uow, message_settings(self.settings), schedule_config(self.settings)
+        )
+
+        def wake() -> None:
+            if self.front is not None and self.front.notifications is not None:
+                self.front.notifications.wake()
+
+        return SchedulerJobs(scheduler, wake)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -154,6 +170,7 @@ class Sandbox:
             self._bot_config(),
             self.database.uow,
             on_handled=self._handled,
+            reader_factory=self.database.reader,
         )
         try:
             await front.start()

@@ -207,3 +207,20 @@ def _customer_dict(customer: Customer) -> dict[str, object]:
         "payment_terms_days": customer.payment_terms_days,
         "tier": customer.tier,
     }
+
+
+def birthdays_on(uow: UnitOfWork, day: date) -> list[Customer]:
+    """Active customers whose birthday is ``day`` (those born on 29 February celebrate on the
+    28th when the year has no 29th), by name."""
+    def falls_today(birthday: date) -> bool:
+        if (birthday.month, birthday.day) == (day.month, day.day):
+            return True
+        leap_day = (birthday.month, birthday.day) == (2, 29)
+        return leap_day and (day.month, day.day) == (2, 28) and not _is_leap(day.year)
+
+    found = [c for c in uow.customers.list() if c.birthday is not None and falls_today(c.birthday)]
+    return sorted(found, key=lambda c: (c.name.casefold(), c.id))
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)

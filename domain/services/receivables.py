@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from domain.errors import NotAllowed, NotFound
+from domain.errors import AlreadyReminded, NotAllowed, NotFound, NothingOverdue
+from domain.events import PaymentReminderRequested
 from domain.model import Actor, Customer, Invoice, PaymentMethod, Role
 from domain.money import Money
 from domain.ports import UnitOfWork
-from domain.services.common import get_customer
+from domain.services.common import audit, get_customer, require_role, use_case
+from domain.services.users import user_name
 
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
@@ -178,3 +180,76 @@ def ageing_by_sales_rep(uow: UnitOfWork, *, actor: Actor) -> dict[int | None, Ag
     for invoice in uow.invoices.open():
         result.setdefault(rep_of.get(invoice.customer_id), Ageing(currency)).add(invoice, today)
     return result
+
+
+# --- chasing overdue invoices ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueCustomer:
+    """A customer with invoices past due: what they owe late, and since how long."""
+
+    customer: Customer
+    invoices: tuple[Invoice, ...]  # overdue, oldest due first
+
+    @property
+    def amount(self) -> Money:
+        return sum((i.outstanding for i in self.invoices[1:]), self.invoices[0].outstanding)
+
+    def days_overdue(self, today: date) -> int:
+        """Days past due of the oldest overdue invoice."""
+        return (today - self.invoices[0].due_on).days
+
+    def older_than(self, days: int, today: date) -> tuple[Invoice, ...]:
+        """The invoices overdue by more than ``days``."""
+        return tuple(i for i in self.invoices if (today - i.due_on).days > days)
+
+
+def overdue_customers(uow: UnitOfWork, today: date) -> list[OverdueCustomer]:
+    """Every active customer with an open invoice past its due date, longest overdue first
+    (then the larger amount)."""
+    late: dict[int, list[Invoice]] = {}
+    for invoice in uow.invoices.open():
+        if invoice.due_on < today and invoice.outstanding.minor > 0:
+            late.setdefault(invoice.customer_id, []).append(invoice)
+    found: list[OverdueCustomer] = []
+    for customer_id, invoices in late.items():
+        customer = uow.customers.get(customer_id)
+        if customer is None or not customer.active:
+            continue
+        invoices.sort(key=lambda i: (i.due_on, i.id))
+        found.append(OverdueCustomer(customer, tuple(invoices)))
+    found.sort(key=lambda o: (-o.days_overdue(today), -o.amount.minor, o.customer.name))
+    return found
+
+
+REMIND_ACTION = "customer.reminded"
+
+
+@use_case
+def remind_customer(uow: UnitOfWork, *, actor: Actor, customer_id: int) -> OverdueCustomer:
+    """Ask the bot to send the customer's contacts a polite reminder of what is overdue: once
+    a day per customer, by an owner or the customer's salesperson."""
+    require_role(actor, (Role.OWNER, Role.SALES), "remind_customer")
+    customer = get_customer(uow, customer_id)
+    if actor.role is Role.SALES and customer.sales_rep_id not in (None, actor.user_id):
+        raise NotAllowed("remind_other_reps_customer", str(actor.role))
+    now = uow.clock.now()
+    today = now.date()
+    late = [o for o in overdue_customers(uow, today) if o.customer.id == customer.id]
+    if not late:
+        raise NothingOverdue(customer.name)
+    for entry in reversed(uow.audit.list(object_type="customer", object_id=str(customer.id))):
+        if entry.action == REMIND_ACTION and entry.at.astimezone(now.tzinfo).date() == today:
+            raise AlreadyReminded(customer.name, user_name(uow, entry.actor_id), entry.at)
+    overdue = late[0]
+    audit(
+        uow,
+        actor,
+        REMIND_ACTION,
+        "customer",
+        customer.id,
+        after={"overdue": overdue.amount.minor, "invoices": [i.number for i in overdue.invoices]},
+    )
+    uow.events.append(PaymentReminderRequested(customer.id, actor.user_id, today.isoformat()))
+    return overdue

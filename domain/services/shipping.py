@@ -15,7 +15,7 @@ from domain.errors import (
     NotFound,
     NothingToShip,
 )
-from domain.events import ShipmentConfirmed, StockChanged
+from domain.events import ShipmentConfirmed, ShipmentProblemReported, StockChanged
 from domain.model import (
     Actor,
     Customer,
@@ -35,6 +35,7 @@ from domain.ports import UnitOfWork
 from domain.quantity import Quantity
 from domain.services.common import (
     audit,
+    clean_text,
     document_number,
     get_warehouse,
     require_role,
@@ -47,6 +48,8 @@ from domain.services.users import user_name
 
 SHIPPERS = (Role.OWNER, Role.WAREHOUSE)
 SHIPPABLE = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED)
+PROBLEM_ACTION = "order.problem"
+MAX_REASON_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,3 +413,16 @@ def issue_invoice(
         issued_on=today,
         due_on=today + timedelta(days=customer.payment_terms_days),
     )
+
+
+@use_case
+def report_problem(uow: UnitOfWork, *, actor: Actor, order_id: int, reason: str) -> SalesOrder:
+    """The warehouse cannot ship an order as it stands: the reason is kept (audit) and the
+    salesperson hears about it."""
+    require_role(actor, SHIPPERS, "report_problem")
+    order = _shippable_order(uow, order_id)
+    why = clean_text(reason, "reason", required=True, limit=MAX_REASON_CHARS)
+    audit(uow, actor, PROBLEM_ACTION, "order", order.number, after={"reason": why})
+    at = uow.clock.now().isoformat(timespec="microseconds")
+    uow.events.append(ShipmentProblemReported(order.id, order.number, actor.user_id, why, at))
+    return order

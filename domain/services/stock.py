@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import InsufficientStock, InvalidInput, Shortage
+from domain.events import StockChanged
 from domain.model import Actor, MoveKind, Product, Role, StockBalance, StockMove
 from domain.money import Money, round_half_even
 from domain.ports import UnitOfWork
@@ -137,6 +138,7 @@ def receive_stock(
     )
     if new_cost != product.cost:
         uow.products.update(product.id, cost_minor=new_cost.minor, updated_at=uow.clock.now())
+    uow.events.append(StockChanged(product.id, warehouse.id))
     audit(
         uow,
         actor,
@@ -195,6 +197,7 @@ def adjust_stock(
         unit_cost=product.cost,
         note=why,
     )
+    uow.events.append(StockChanged(product.id, warehouse.id))
     audit(
         uow,
         actor,
@@ -250,6 +253,8 @@ def transfer_stock(
         source_type="transfer",
         source_id=source.id,
     )
+    uow.events.append(StockChanged(product.id, source.id))
+    uow.events.append(StockChanged(product.id, target.id))
     audit(
         uow,
         actor,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -188,3 +189,25 @@ def user_name(uow: UnitOfWork, user_id: int | None) -> str:
         return "system"
     user = uow.users.get(user_id)
     return user.name if user else f"#{user_id}"
+
+
+def people_to_tell(
+    uow: UnitOfWork, user_ids: Iterable[int | None], *, leave_out: int | None = None
+) -> list[User]:
+    """These users, each once and in order, who are staff the bot can write to — except
+    ``leave_out`` (whoever just acted is not told what they did)."""
+    found: list[User] = []
+    for user_id in dict.fromkeys(user_ids):
+        if user_id is None or user_id == leave_out:
+            continue
+        user = uow.users.get(user_id)
+        if (
+            user is None
+            or not user.active
+            or user.role is Role.CUSTOMER
+            or user.telegram_user_id is None
+            or user.blocked_bot
+        ):
+            continue
+        found.append(user)
+    return found

@@ -47,7 +47,7 @@ from domain.services.orders import (
 )
 from domain.services.stock import check_quantity
 from handlers.callbacks import BadCallback
-from handlers.context import Context
+from handlers.context import Context, Speaker
 from handlers.errors import describe_input_problem
 from handlers.flow import CardAction, Flow
 from handlers.flows._order_lines import (
@@ -100,7 +100,7 @@ def in_language(ctx: Context, language: str | None) -> Context:
     return ctx.in_language(language)
 
 
-def _qty(ctx: Context, quantity: Quantity, product: Product) -> str:
+def _qty(ctx: Speaker, quantity: Quantity, product: Product) -> str:
     return ctx.t("{quantity} {unit}", quantity=quantity, unit=product.unit)
 
 
@@ -807,15 +807,10 @@ class OrderFlow(Flow):
             warehouse_id=int(_data(ctx)["wh"]),
             allow_backorder=any(li.get("bo") for li in lines),
         )
-        order = placed.order
+        # The owners' approval card or the warehouse's shipping card goes through the
+        # outbox (notifications/publisher.py, on the OrderPlaced event).
         ctx.state.clear()
-        ctx.say(self._placed_text(ctx, order))
-        if not placed.created:
-            return
-        if order.status is OrderStatus.PENDING_APPROVAL:
-            ask_owners(ctx, order)
-        elif order.status is OrderStatus.CONFIRMED:
-            announce_order(ctx, order)
+        ctx.say(self._placed_text(ctx, placed.order))
 
     def _placed_text(self, ctx: Context, order: SalesOrder) -> str:
         """The "SO-000123 placed" reply, or why the order waits for an owner."""
@@ -857,7 +852,7 @@ def resume_with_customer(ctx: Context, resume: dict[str, Any], customer_id: int 
 # --- cards for owners (approval) and the warehouse (shipping) --------------------------------
 
 
-def order_card_lines(ctx: Context, order: SalesOrder) -> list[str]:
+def order_card_lines(ctx: Speaker, order: SalesOrder) -> list[str]:
     """Customer, total, who took it and the first lines of an order (HTML)."""
     customer = ctx.uow.customers.get(order.customer_id)
     creator = ctx.uow.users.get(order.created_by) if order.created_by is not None else None
@@ -887,7 +882,7 @@ def order_card_lines(ctx: Context, order: SalesOrder) -> list[str]:
     return text
 
 
-def approval_text(ctx: Context, order: SalesOrder, decided_by: str | None = None) -> str:
+def approval_text(ctx: Speaker, order: SalesOrder, decided_by: str | None = None) -> str:
     """The approval card: the order, and why it waits (or who decided)."""
     text = order_card_lines(ctx, order)
     if decided_by is not None:
@@ -915,35 +910,9 @@ def approval_text(ctx: Context, order: SalesOrder, decided_by: str | None = None
     return "\n".join(text)
 
 
-def ask_owners(ctx: Context, order: SalesOrder) -> None:
-    """Send every active owner an Approve / Reject card (each copy tracked for later edits)."""
-    for owner in ctx.uow.users.list():
-        if owner.role is not Role.OWNER or owner.telegram_user_id is None or not owner.active:
-            continue
-        local = in_language(ctx, owner.language)
-        keyboard = InlineKeyboard.of(
-            [
-                ctx.card_button(local.t("✅ Approve"), APPROVAL_PREFIX, order.id, "y"),
-                ctx.card_button(local.t("❌ Reject"), APPROVAL_PREFIX, order.id, "n"),
-            ]
-        )
-        ctx.say(
-            approval_text(local, order),
-            keyboard,
-            chat_id=owner.telegram_user_id,
-            track=f"{APPROVAL_PREFIX}:{order.id}",
-        )
-
-
-def announce_order(ctx: Context, order: SalesOrder) -> None:
-    """Post a confirmed order's shipping card to the shipping chats (else to warehouse staff)."""
-    from handlers.flows.shipping import post_shipping_card  # shipping imports nothing from here
-
-    post_shipping_card(ctx, order)
-
-
 class ApprovalAction(CardAction):
-    """Approve / Reject on an owner's card: every copy is edited, the salesperson is told."""
+    """Approve / Reject on an owner's card: every copy is edited; the salesperson is told and
+    an approved order's shipping card goes out through the outbox (the OrderDecided event)."""
 
     prefix = APPROVAL_PREFIX
     roles = frozenset({Role.OWNER})
@@ -973,10 +942,8 @@ class ApprovalAction(CardAction):
             ctx.toast(text, alert=True)
             return
         self._edit_cards(ctx, order, ctx.user.name)
-        self._tell_creator(ctx, order, ctx.user.name)
         if order.status is OrderStatus.CONFIRMED:
             ctx.toast(ctx.t("Approved."))
-            announce_order(ctx, order)
         else:
             ctx.toast(ctx.t("Rejected."))
 
@@ -987,31 +954,6 @@ class ApprovalAction(CardAction):
             ctx.replies.append(
                 EditText(message_id, approval_text(local, order, name), None, chat_id=chat_id)
             )
-
-    def _tell_creator(self, ctx: Context, order: SalesOrder, name: str) -> None:
-        if order.created_by is None or ctx.user is None or order.created_by == ctx.user.id:
-            return
-        creator = ctx.uow.users.get(order.created_by)
-        if creator is None or not creator.active or creator.telegram_user_id is None:
-            return
-        local = in_language(ctx, creator.language)
-        customer = ctx.uow.customers.get(order.customer_id)
-        values = {
-            "number": order.number,
-            "customer": customer.name if customer else "?",
-            "name": name,
-        }
-        if order.status is OrderStatus.CANCELLED:
-            text = local.t(
-                "❌ {number} ({customer}) was rejected by {name}. The reserved stock was released.",
-                **values,
-            )
-        else:
-            text = local.t(
-                "✅ {number} ({customer}) was approved by {name} and goes to the warehouse.",
-                **values,
-            )
-        ctx.say(text, chat_id=creator.telegram_user_id)
 
 
 FLOW = OrderFlow()

@@ -8,13 +8,15 @@ press records one payment. A linked customer user gets a receipt in their own la
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
 from domain.errors import InvalidInput, NotFound
-from domain.model import Customer, Invoice, PaymentMethod, Role
+from domain.model import Allocation, Customer, Invoice, PaymentMethod, Role
 from domain.money import Money
 from domain.parsing import parse_money
+from domain.ports import UnitOfWork
 from domain.services.payments import PaymentResult, record_payment
 from handlers.context import Context
 from handlers.errors import describe_input_problem
@@ -29,7 +31,7 @@ from handlers.flows._customer_pick import (
     visible_customer,
 )
 from handlers.flows.balance import balance_phrase, invoice_line
-from handlers.i18n import N_, Html, Translator, pick_language
+from handlers.i18n import N_, Html, Translator
 from handlers.replies import InlineKeyboard
 
 CUSTOMER = "payment:customer"
@@ -63,11 +65,11 @@ def open_invoices(ctx: Context, customer_id: int) -> list[Invoice]:
     return ctx.uow.invoices.open([customer_id])
 
 
-def allocation_summary(t: Translator, ctx: Context, result: PaymentResult) -> Html:
+def allocation_summary(t: Translator, uow: UnitOfWork, allocations: Sequence[Allocation]) -> Html:
     """``INV-000001 paid in full, INV-000002 ¥200.00 left`` (safe HTML)."""
     parts: list[str] = []
-    for allocation in result.allocations:
-        invoice = ctx.uow.invoices.get(allocation.invoice_id)
+    for allocation in allocations:
+        invoice = uow.invoices.get(allocation.invoice_id)
         if invoice is None:
             continue
         if invoice.outstanding.minor == 0:
@@ -324,8 +326,8 @@ class PaymentFlow(Flow):
         ctx.state.clear()
         self._drop_card_buttons(ctx, card)
         ctx.say(self._result_text(ctx.t, ctx, result))
-        if result.created:
-            self._send_receipts(ctx, customer, result)
+        # A linked customer gets a receipt, the salesperson a note: through the outbox
+        # (notifications/publisher.py, on the PaymentRecorded event).
 
     def _result_text(self, t: Translator, ctx: Context, result: PaymentResult) -> str:
         payment = result.payment
@@ -336,49 +338,9 @@ class PaymentFlow(Flow):
             "{number} recorded: {amount} — {allocation}",
             number=payment.number,
             amount=payment.amount,
-            allocation=allocation_summary(t, ctx, result),
+            allocation=allocation_summary(t, ctx.uow, result.allocations),
         )
         return "\n".join([recorded, t("Balance now: {phrase}", phrase=balance_phrase(t, balance))])
-
-    def _send_receipts(self, ctx: Context, customer: Customer, result: PaymentResult) -> None:
-        """A receipt to every linked customer user, in that person's language."""
-        for user in ctx.uow.users.list():
-            if (
-                user.role is not Role.CUSTOMER
-                or user.customer_id != customer.id
-                or user.telegram_user_id is None
-            ):
-                continue
-            t = Translator(
-                pick_language(user.language, None, ctx.settings.default_language),
-                ctx.settings.timezone,
-            )
-            ctx.say(self._receipt(t, ctx, customer, result), chat_id=user.telegram_user_id)
-
-    def _receipt(
-        self, t: Translator, ctx: Context, customer: Customer, result: PaymentResult
-    ) -> str:
-        """What the customer sees: the amount, where it went, and their balance now."""
-        payment = result.payment
-        zero = Money.zero(payment.amount.currency)
-        fresh = ctx.uow.customers.get(customer.id)
-        balance = fresh.balance if fresh and fresh.balance is not None else zero
-        lines = [
-            t(
-                "Thank you! We received your payment of {amount} ({number}, {method}).",
-                amount=payment.amount,
-                number=payment.number,
-                method=method_label(t, payment.method),
-            )
-        ]
-        if result.allocations:
-            lines.append(
-                t("Applied to: {allocation}", allocation=allocation_summary(t, ctx, result))
-            )
-        if payment.unallocated.minor > 0:
-            lines.append(t("Kept as credit: {amount}", amount=payment.unallocated))
-        lines.append(t("Your balance: {phrase}", phrase=balance_phrase(t, balance)))
-        return "\n".join(lines)
 
 
 FLOW = PaymentFlow()

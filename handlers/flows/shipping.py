@@ -11,7 +11,6 @@ owner or warehouse member may press them, and each press re-reads the order. "Pa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,14 +29,19 @@ from domain.model import (
 from domain.parsing import parse_quantity
 from domain.ports import UnitOfWork
 from domain.quantity import Quantity
-from domain.services.common import audit
-from domain.services.shipping import ShipmentResult, ship_order
-from domain.services.users import user_name
+from domain.services.shipping import (
+    MAX_REASON_CHARS,
+    PROBLEM_ACTION,
+    ShipmentResult,
+    report_problem,
+    ship_order,
+)
+from domain.services.users import people_to_tell, user_name
 from handlers.callbacks import BadCallback, Callback
-from handlers.context import Context
+from handlers.context import Context, Speaker
 from handlers.errors import describe_error, describe_input_problem
 from handlers.flow import CardAction, Flow
-from handlers.i18n import Html, Translator, pick_language
+from handlers.i18n import Html
 from handlers.replies import Button, EditText, InlineKeyboard
 from handlers.text import MAX_MESSAGE_CHARS
 
@@ -49,8 +53,6 @@ STEP_REASON = "shipping:reason"
 SHIPPERS = frozenset({Role.OWNER, Role.WAREHOUSE})
 WAITING = (OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_SHIPPED)
 DONE = (OrderStatus.SHIPPED, OrderStatus.CLOSED)
-PROBLEM_ACTION = "order.problem"
-MAX_REASON_CHARS = 300
 CARD_BUDGET = MAX_MESSAGE_CHARS - 300  # room for the header and the "… more lines" note
 
 Location = tuple[int, int]  # (chat_id, message_id)
@@ -130,7 +132,7 @@ def refusal(ctx: Context, order: SalesOrder) -> str | None:
 # --- the card ---------------------------------------------------------------------------------
 
 
-def _amount(ctx: Context, quantity: Quantity, product: Product | None) -> str:
+def _amount(ctx: Speaker, quantity: Quantity, product: Product | None) -> str:
     """``10 pcs`` (plain text; callers escape it through ``ctx.t``)."""
     unit = product.unit if product else ""
     return f"{ctx.t.quantity(quantity)} {unit}".strip()
@@ -141,7 +143,7 @@ def _name(product: Product | None, product_id: int) -> str:
 
 
 def _waiting_line(
-    ctx: Context, line: OrderLine, product: Product | None, warehouse: str, available: Quantity
+    ctx: Speaker, line: OrderLine, product: Product | None, warehouse: str, available: Quantity
 ) -> str:
     ready = Quantity(line.reserved.milli + max(available.milli, 0))
     if line.shipped.milli:
@@ -177,7 +179,7 @@ def _fit(lines: list[str], budget: int = CARD_BUDGET) -> list[str]:
     return kept
 
 
-def _buttons(ctx: Context, order_id: int) -> InlineKeyboard:
+def _buttons(ctx: Speaker, order_id: int) -> InlineKeyboard:
     return InlineKeyboard.of(
         [
             ctx.card_button(ctx.t("✅ Ship all"), PREFIX, "all", order_id),
@@ -188,7 +190,7 @@ def _buttons(ctx: Context, order_id: int) -> InlineKeyboard:
 
 
 def render_card(
-    ctx: Context,
+    ctx: Speaker,
     order: SalesOrder,
     shipment: Shipment | None,
     invoice: Invoice | None,
@@ -280,7 +282,7 @@ def render_card(
     return text, (_buttons(ctx, order.id) if waiting else None)
 
 
-def shipping_card(ctx: Context, order: SalesOrder) -> tuple[str, InlineKeyboard]:
+def shipping_card(ctx: Speaker, order: SalesOrder) -> tuple[str, InlineKeyboard]:
     """The shipping card of ``order`` and its buttons (none once it cannot ship any more).
 
     Post it with ``track=card_key(order.id)`` so every copy is edited when someone acts.
@@ -303,16 +305,6 @@ def shipping_chats(uow: UnitOfWork) -> list[int]:
     ]
 
 
-def post_shipping_card(ctx: Context, order: SalesOrder) -> None:
-    """Send the card to every shipping chat, tracked so all copies can be edited later; a
-    private chat gets it in that person's language, a group in the default language."""
-    languages = {u.telegram_user_id: u.language for u in ctx.uow.users.list() if u.telegram_user_id}
-    for chat_id in shipping_chats(ctx.uow):
-        local = ctx.in_language(languages.get(chat_id)) if chat_id > 0 else ctx.in_language(None)
-        text, keyboard = shipping_card(local, order)
-        ctx.say(text, keyboard, chat_id=chat_id, track=card_key(order.id))
-
-
 def edit_copies(
     ctx: Context,
     order_id: int,
@@ -328,57 +320,14 @@ def edit_copies(
         ctx.replies.append(EditText(message_id, text, keyboard, chat_id=chat_id))
 
 
-# --- telling the salesperson ----------------------------------------------------------------
-
-
-def tell_sales(ctx: Context, order: SalesOrder, message: Callable[[Translator], str]) -> list[str]:
-    """Send ``message`` (in each one's language) to the order's sales rep and creator.
-
-    The presser is not told what they just did. Returns the names of those told.
-    """
-    told: list[str] = []
-    presser = ctx.user.id if ctx.user else None
-    for user_id in dict.fromkeys((order.sales_rep_id, order.created_by)):
-        if user_id is None or user_id == presser:
-            continue
-        user = ctx.uow.users.get(user_id)
-        if user is None or not user.active or user.telegram_user_id is None:
-            continue
-        if user.role is Role.CUSTOMER:
-            continue
-        language = pick_language(user.language, None, ctx.settings.default_language)
-        ctx.say(message(Translator(language, ctx.settings.timezone)), chat_id=user.telegram_user_id)
-        told.append(user.name)
-    return told
+# --- after a shipment ---------------------------------------------------------------------
 
 
 def announce_shipment(ctx: Context, result: ShipmentResult, also: Location | None) -> None:
-    """After a shipment: edit every copy of the card and tell the salesperson."""
-    order = result.order
-    text, keyboard = render_card(ctx, order, result.shipment, result.invoice)
-    edit_copies(ctx, order.id, text, keyboard, also)
-    customer = ctx.uow.customers.get(order.customer_id)
-    customer_name = customer.name if customer else ""
-    invoice = result.invoice.number if result.invoice else "—"
-    fully = order.status in DONE
-
-    def message(t: Translator) -> str:
-        if fully:
-            return t(
-                "✅ {number} for {customer} has shipped (invoice {invoice}).",
-                number=order.number,
-                customer=customer_name,
-                invoice=invoice,
-            )
-        return t(
-            "🚚 {number} for {customer} has partly shipped (invoice {invoice}); "
-            "the rest is still to ship.",
-            number=order.number,
-            customer=customer_name,
-            invoice=invoice,
-        )
-
-    tell_sales(ctx, order, message)
+    """After a shipment: edit every copy of the card (the salesperson and the customer hear
+    about it through the outbox, on the ShipmentConfirmed event)."""
+    text, keyboard = render_card(ctx, result.order, result.shipment, result.invoice)
+    edit_copies(ctx, result.order.id, text, keyboard, also)
 
 
 # --- the card buttons -------------------------------------------------------------------------
@@ -785,20 +734,13 @@ class ShippingFlow(Flow):
             return
         card = _card_location(ctx)
         ctx.state.clear()
-        audit(ctx.uow, ctx.actor, PROBLEM_ACTION, "order", order.number, after={"reason": reason})
+        report_problem(ctx.uow, actor=ctx.actor, order_id=order.id, reason=reason)
         text_, keyboard = shipping_card(ctx, order)
         edit_copies(ctx, order.id, text_, keyboard if keyboard.rows else None, card)
-        reporter = ctx.actor.name
-
-        def message(t: Translator) -> str:
-            return t(
-                "⚠️ Problem with {number}: {reason} (reported by {name})",
-                number=order.number,
-                reason=reason,
-                name=reporter,
-            )
-
-        told = tell_sales(ctx, order, message)
+        people = people_to_tell(
+            ctx.uow, (order.sales_rep_id, order.created_by), leave_out=ctx.actor.user_id
+        )
+        told = [person.name for person in people]  # they hear it through the outbox
         if told:
             ctx.say(
                 ctx.t(

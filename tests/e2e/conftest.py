@@ -5,7 +5,8 @@ tests/flows (Telegram ids 11–16, the warehouse group), builds the engine and t
 front end (``framework``: every test runs on python-telegram-bot and on aiogram, with the
 same expected replies) pointed at the emulator, and starts it in the test's event loop. Tests
 act as people (``say``, ``tap``) and every helper waits for the front end to report the
-update handled — never sleeps.
+update handled, and for the outbox sender to have sent what that update queued (cards to
+other chats, receipts…) — never sleeps.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from domain.model import Role
 from domain.ports import LedgerPolicy, UnitOfWork
 from domain.services.users import create_invite
 from domain.transaction import run_in_transaction
+from handlers.context import EngineSettings
+from notifications.limits import SendLimits
+from notifications.publisher import OutboxPublisher
+from notifications.service import NotificationsConfig
 from storage.database import Database
 from storage.migrate import upgrade
 from tests.conftest import TZ
@@ -45,6 +50,11 @@ TIMEOUT = 15.0  # generous: a loaded CI machine; nothing waits this long when th
 ANSWER_WITHIN = 10.0  # under the emulator's 15 s callback-query lifetime
 SEEDED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)
 PEOPLE = ("owner", "sales", "sales2", "warehouse", "customer_contact", "stranger")
+# The emulator enforces no flood limits unless a test turns them on; the sender keeps to
+# Telegram's pace only where a test is about pacing (a group would take 3 s per message).
+FAST_OUTBOX = NotificationsConfig(
+    limits=SendLimits(global_per_second=1000, chat_per_second=100, group_per_minute=6000)
+)
 
 
 class HandledUpdates:
@@ -140,6 +150,7 @@ class Harness:
             self.database.uow,
             on_handled=self.handled,
             engine_process=self.engine_process,
+            reader_factory=self.database.reader,
         )
         self.fronts.append(front)
         await front.start()
@@ -175,6 +186,7 @@ class Harness:
             timeout,
             f"updates {sorted(target)}",
         )
+        await self.sent(timeout=timeout)
 
     async def settle_new(self, update_ids: Iterable[int], *, timeout: float = TIMEOUT) -> None:
         """Wait until each of these (never handled before) updates is handled."""
@@ -184,6 +196,12 @@ class Harness:
             timeout,
             f"updates {ids}",
         )
+        await self.sent(timeout=timeout)
+
+    async def sent(self, *, timeout: float = TIMEOUT) -> None:
+        """Wait until the outbox sender has sent everything that is due."""
+        if self.front is not None and self.front.notifications is not None:
+            await self.front.notifications.idle(timeout)
 
     async def say(
         self, user: User, text: str, chat: Chat | int | None = None, *, timeout: float = TIMEOUT
@@ -347,7 +365,12 @@ async def open_harness(
     copy of ``clock`` (the test's later ``clock.advance`` does not reach it)."""
     path = tmp_path / "chaterp.db"
     shutil.copyfile(template.path, path)
-    database = Database(f"sqlite:///{path}", clock=clock, policy=policy)
+    database = Database(
+        f"sqlite:///{path}",
+        clock=clock,
+        policy=policy,
+        publisher=OutboxPublisher(EngineSettings(default_language="en")),
+    )
     async with running_emulator() as emu:
         emu.add_bot(TOKEN, username=BOT_USERNAME, first_name="chaterp")
         people = {key: _emulated(emu, getattr(template.business, key)) for key in PEOPLE}
@@ -374,6 +397,7 @@ async def open_harness(
                 # Presses show their toast unless handling takes longer than this; a slow CI
                 # machine must not turn toasts into messages (Telegram allows ~15 s).
                 answer_within=ANSWER_WITHIN,
+                notifications=FAST_OUTBOX,
                 **config,
             ),
             database=database,

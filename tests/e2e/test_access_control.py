@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -23,8 +24,12 @@ from bot.emulator.state import JSON
 from domain.model import OrderStatus, Role
 from domain.quantity import Quantity
 from domain.services.orders import LineRequest, place_order
+from domain.services.shipping import ship_order
+from handlers.context import EngineSettings
 from handlers.flow import CardAction, Flow
 from handlers.registry import discover
+from notifications.jobs import ScheduleConfig
+from notifications.scheduler import JobScheduler
 from tests.e2e.conftest import Harness, ledger, texts_of
 
 # PTB warns when it builds RetryAfter (its retry_after type changes in v23); not ours to fix.
@@ -69,9 +74,9 @@ NEVER: dict[Role, set[str]] = {
     Role.WAREHOUSE: {"order", "customer", "payment", "invite", "users"},
 }
 CARDS_NEVER: dict[Role, set[str]] = {
-    Role.CUSTOMER: {"ship", "appr", "stock"},
+    Role.CUSTOMER: {"ship", "appr", "stock", "remind"},
     Role.SALES: {"ship", "appr"},
-    Role.WAREHOUSE: {"appr"},
+    Role.WAREHOUSE: {"appr", "remind"},
 }
 
 
@@ -192,8 +197,36 @@ async def cards_of_a_busy_morning(h: Harness) -> list[Card]:
         cards += [Card(data, page, PEOPLE[key]) for data in buttons_of(h, page)]
     pick = (await h.say(h.warehouse, "/stock@chaterp_bot w", h.group))[-1]
     cards += [Card(data, pick) for data in buttons_of(h, pick)]
+    overdue = await overdue_list(h)
+    cards += [Card(data, overdue) for data in buttons_of(h, overdue)]
     assert {card.prefix for card in cards} == set(CARDS)  # every kind of card is here
     return cards
+
+
+async def overdue_list(h: Harness) -> JSON:
+    """ACME owes for a shipment invoiced 40 days ago; the morning job tells its salesperson."""
+    b = h.business
+    clock = h.database.clock
+    today = clock.now()
+    clock.set(today - timedelta(days=40))
+    try:
+        placed = h.run(
+            lambda uow: place_order(
+                uow,
+                actor=b.actor("sales"),
+                customer_id=b.acme.id,
+                lines=[LineRequest(b.wire.id, Quantity.of(1))],
+                idempotency_key="long-ago",
+            )
+        )
+        h.run(lambda uow: ship_order(uow, actor=b.actor("warehouse"), order_id=placed.order.id))
+    finally:
+        clock.set(today)
+    scheduler = JobScheduler(h.database.uow, EngineSettings(), ScheduleConfig())
+    assert scheduler.run_now("overdue-receivables").queued >= 1
+    h.front.notifications.wake()  # type: ignore[union-attr]
+    await h.sent()
+    return h.with_button(h.sales, "Remind ACME Trading")
 
 
 def may_press(role: Role | None, card: Card) -> bool:

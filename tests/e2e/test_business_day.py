@@ -232,6 +232,13 @@ async def test_a_business_day(harness: Harness, clock: FixedClock) -> None:
     assert texts_of(h.read(pete)) == [
         "✅ SO-000001 for Kim Hardware has shipped (invoice INV-000001)."
     ]
+    # …and the customer's contact hears it from the outbox too
+    assert texts_of(h.read(kim)) == [
+        "📦 Your order SO-000001 has shipped:\n"
+        "• 10 pcs Blue widget\n"
+        "• 5 box M8 hex bolt 40mm\n"
+        "Invoice INV-000001: CN¥300.00, due Apr 1, 2026."
+    ]
 
     def shipped_ledger() -> tuple[object, ...]:
         def work(uow: UnitOfWork) -> tuple[object, ...]:

@@ -253,7 +253,11 @@ async def test_a_user_who_blocked_the_bot_is_marked_and_others_carry_on(
     assert texts_of(confirmed.messages)[-1].startswith("✅ SO-000001 placed.")
     assert [c.error_code for c in h.failed_calls("sendMessage")] == [403]
     assert blocked(h, h.warehouse.id)
-    # other people keep working
+    # the owner hears about it (once), and other people keep working
+    assert texts_of(h.read(h.owner)) == [
+        "⚠️ Wang Warehouse has blocked the bot, so they get no messages from it (new orders, "
+        "reminders…) until they open it and press Start again."
+    ]
     assert (await h.say(h.owner, "/help"))[0]["text"].startswith("You are Olga Owner")
 
 

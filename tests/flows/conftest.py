@@ -29,7 +29,10 @@ from domain.services.users import add_user
 from domain.transaction import run_in_transaction
 from handlers.context import EngineSettings
 from handlers.registry import build_engine
-from tests.chat_driver import ChatDriver, Person
+from notifications.limits import FloodBudget, SendLimits
+from notifications.publisher import OutboxPublisher
+from notifications.sender import OutboxSender
+from tests.chat_driver import ChatDriver, Person, RecordingGateway
 from tests.fakes import FakeDatabase, FixedClock
 
 WAREHOUSE_GROUP = -100500
@@ -123,6 +126,8 @@ def seed_business(uow_factory: UnitOfWorkFactory) -> Business:
     hengtong = customer(
         "恒通五金店", "sales2", phone="020 8888 1234", credit_limit=Money(100000, "CNY")
     )
+    # The bolt is under its reorder point already: its low-stock alert went out long ago.
+    run(lambda uow: uow.low_stock.try_begin(bolt.id, uow.clock.now()))
     contact = Person(15, "Mary Buyer")
     users["customer"] = run(
         lambda uow: add_user(
@@ -163,14 +168,34 @@ def database(clock: FixedClock, policy: LedgerPolicy) -> FakeDatabase:
     return FakeDatabase(clock=clock, policy=policy)
 
 
+UNLIMITED = SendLimits(global_per_second=0, chat_per_second=0, group_per_minute=0)
+
+
+def recording_chat(uow_factory: UnitOfWorkFactory, settings: EngineSettings) -> ChatDriver:
+    """The engine through a recording chat, with the outbox sent after every update."""
+    driver = ChatDriver(build_engine(uow_factory, settings))
+    driver.sender = OutboxSender(
+        uow_factory,
+        RecordingGateway(driver),
+        settings=settings,
+        budget=FloodBudget(UNLIMITED),
+        name="recording-chat",
+    )
+    return driver
+
+
 @pytest.fixture
-def business(database: FakeDatabase) -> Business:
-    return seed_business(database.uow)
+def business(database: FakeDatabase, settings: EngineSettings) -> Business:
+    """The seeded business; from then on domain events become outbox messages (the seeding
+    itself is history: nothing is announced about it)."""
+    seeded = seed_business(database.uow)
+    database.publisher = OutboxPublisher(settings)
+    return seeded
 
 
 @pytest.fixture
 def chat(database: FakeDatabase, business: Business, settings: EngineSettings) -> ChatDriver:
-    driver = ChatDriver(build_engine(database.uow, settings))
+    driver = recording_chat(database.uow, settings)
     driver.group_ids.add(business.group_id)
     return driver
 
@@ -186,6 +211,7 @@ def sql_chat(
     db = Database(f"sqlite:///{tmp_path / 'chat.db'}", clock=clock, policy=policy)
     upgrade(db.engine)
     business = seed_business(db.uow)
-    driver = ChatDriver(build_engine(db.uow, settings))
+    db.publisher = OutboxPublisher(settings)
+    driver = recording_chat(db.uow, settings)
     driver.group_ids.add(business.group_id)
     return driver, business

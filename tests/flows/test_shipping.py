@@ -12,11 +12,9 @@ from domain.quantity import Quantity
 from domain.services.orders import LineRequest, place_order
 from domain.services.users import add_user
 from domain.transaction import run_in_transaction
-from handlers.context import Context, Conversation
-from handlers.flows.shipping import post_shipping_card, shipping_card, shipping_chats
+from handlers.flows.shipping import shipping_chats
 from handlers.i18n import Translator, pick_language
-from handlers.incoming import ChatType, Incoming
-from handlers.replies import InlineKeyboard, SendText
+from handlers.replies import InlineKeyboard
 from tests.chat_driver import ChatDriver, Person, Shown
 from tests.fakes import FakeDatabase, FixedClock
 from tests.flows.conftest import Business
@@ -608,11 +606,15 @@ def test_ship_lists_waiting_orders_oldest_first(
         " · partly shipped",
     ]
     assert listing.buttons() == [f"Show {first.number}", f"Show {second.number}"]
-    # A double tap on Show posts one card.
+    # A double tap on Show posts one card (the first one came when the order was placed).
+    def cards() -> int:
+        return sum(text.startswith("📦 <b>SO-000001</b>") for text in chat.texts(me))
+
+    before = cards()
     chat.press(business.warehouse, f"Show {first.number}", message=listing)
     chat.press(business.warehouse, f"Show {first.number}", message=listing)
     assert chat.toasts[-1].text == f"The card of {first.number} is already below."
-    assert sum(text.startswith("📦 <b>SO-000001</b>") for text in chat.texts(me)) == 1
+    assert cards() == before + 1
 
 
 def test_ship_command_roles_and_groups(
@@ -697,40 +699,23 @@ def test_group_shipping_on_sqlite(sql_chat: tuple[ChatDriver, Business]) -> None
 # --- the card as the /order flow posts it ---------------------------------------------------
 
 
-def test_card_posted_like_the_order_flow_then_shipped_from_the_group(
+def test_card_posted_through_the_outbox_then_shipped_from_the_group(
     chat: ChatDriver, business: Business, database: FakeDatabase
 ) -> None:
-    """``shipping_card`` / ``post_shipping_card`` as another flow uses them: tracked copies."""
+    """An order placed by any means queues its card for every shipping chat; the sender
+    tracks each copy, so a press in one chat edits them all."""
     with database.uow() as uow:
         uow.chat_topics.set(business.group_id, "shipping", True, title="")
         uow.chat_topics.set(business.warehouse.telegram_id, "shipping", True, title="Wang")
         uow.commit()
     order = place(database, business, (business.widget, "2"))
+    assert chat.messages(business.group_id) == []  # queued, not sent yet
+    assert chat.send_outbox() == 2
     with database.uow() as uow:
-        ctx = Context(
-            uow=uow,
-            incoming=Incoming(
-                update_id=999_999,
-                chat_id=business.sales.telegram_id,
-                chat_type=ChatType.PRIVATE,
-                user_id=business.sales.telegram_id,
-                user_name=business.sales.name,
-            ),
-            user=business.users["sales"],
-            t=Translator("en"),
-            state=Conversation(),
-            settings=chat.engine.settings,
-        )
-        text, keyboard = shipping_card(ctx, order)
-        assert isinstance(text, str) and isinstance(keyboard, InlineKeyboard)
-        post_shipping_card(ctx, order)
-    sent = [r for r in ctx.replies if isinstance(r, SendText)]
-    assert [(r.chat_id, r.track) for r in sent] == [
-        (business.group_id, f"ship:{order.id}"),
-        (business.warehouse.telegram_id, f"ship:{order.id}"),
-    ]
-    for reply in sent:
-        chat._apply(business.sales.telegram_id, reply)  # what a transport does after commit
+        assert sorted(uow.sent_messages.for_key(f"ship:{order.id}")) == [
+            (business.group_id, 1),
+            (business.warehouse.telegram_id, 1),
+        ]
     group_card = chat.last(business.group_id)
     private_card = chat.last(business.warehouse.telegram_id)
     chat.press(business.warehouse, "Ship all", chat=business.group_id, message=group_card)

@@ -21,10 +21,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.bootstrap import message_settings
 from bot.sandbox import ChatHistory, JobRunner, Sandbox, prepare_database
 from bot.sandbox.cast import WAREHOUSE_GROUP_ID
 from bot.settings import Settings
 from domain.ports import LedgerPolicy
+from notifications.publisher import OutboxPublisher
 from storage.database import Database
 from tests.conftest import TZ
 from tests.fakes import FixedClock
@@ -60,7 +62,13 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def open_test_database(path: Path) -> Database:
-    return Database(f"sqlite:///{path}", clock=FixedClock(NOW), policy=LedgerPolicy())
+    """The sandbox's database as open_database makes it (events become outbox messages)."""
+    return Database(
+        f"sqlite:///{path}",
+        clock=FixedClock(NOW),
+        policy=LedgerPolicy(),
+        publisher=OutboxPublisher(message_settings(sandbox_settings())),
+    )
 
 
 @dataclass
@@ -191,6 +199,9 @@ async def running_sandbox(
         history=ChatHistory(folder / "sandbox.chats.json"),
     )
     await sandbox.start()
+    if sandbox.front is not None and sandbox.front.notifications is not None:
+        # What the scheduler made up at start (the morning's jobs) has gone out.
+        await sandbox.front.notifications.idle(TIMEOUT)
     try:
         async with aiohttp.ClientSession() as session:
             page = PageClient(sandbox.url, session)
