@@ -42,6 +42,7 @@ from handlers.engine import apology
 from handlers.incoming import ChatType, Incoming
 from handlers.replies import Button, InlineKeyboard, SendDocument, SendPhoto, SendText, Toast
 from handlers.text import MAX_MESSAGE_CHARS
+from notifications.sender import SenderConfig
 from tests.e2e.conftest import (
     TIMEOUT,
     Harness,
@@ -425,6 +426,35 @@ async def test_a_crashed_engine_process_is_started_again_and_the_order_goes_on(
 
         assert "Order for ACME Trading" in texts_of(seen)[-1]
         assert engine.running and engine.pid not in (None, crashed)
+
+
+async def test_the_engine_process_wakes_the_sender_when_an_order_queues_a_card(
+    framework: str,
+    seeded_template: Template,
+    tmp_path: Path,
+    clock: FixedClock,
+    policy: LedgerPolicy,
+) -> None:
+    """The card is an outbox row committed in the child process; the child's notice wakes the
+    parent's sender at once (its own look for unrung messages is an hour away here)."""
+    async with open_harness(
+        framework, seeded_template, tmp_path, clock, policy, start=False, engine_process=True
+    ) as h:
+        slow_poll = replace(h.config.notifications, sender=SenderConfig(poll_interval=3600.0))
+        await h.start(notifications=slow_poll)
+        review = await order_to_review(h)
+        h.read(h.warehouse)
+        pressed = await h.queued(h.emu.tap(h.sales, review, "Confirm"))
+        await h.handled.wait(lambda: h.handled.counts[pressed[0]] >= 1, TIMEOUT, "Confirm")
+
+        cards: list[JSON] = []
+        for _ in range(1000):  # bounded: 10 s at most, never the hour-long poll
+            cards += h.read(h.warehouse)
+            if cards:
+                break
+            await asyncio.sleep(0.01)
+
+        assert ["SO-000001" in card["text"] for card in cards] == [True]
 
 
 def test_an_unreachable_engine_apologises_in_the_users_language() -> None:
