@@ -12,6 +12,7 @@ from handlers.context import Context
 from handlers.flow import ALL_ROLES, Flow
 from handlers.flows.start import role_name
 from handlers.i18n import N_, Html
+from handlers.pickers import visible_customers
 from handlers.text import escape
 
 # The order commands are listed in; commands not named here follow in registry order.
@@ -33,7 +34,8 @@ ORDER = (
 )
 HIDDEN = frozenset({"start", "help", "cancel"})
 
-# Examples may use {bot} (the bot's username, for commands typed in a group).
+# Examples may use {bot} (the bot's username, for commands typed in a group) and {customer}
+# (the first word of a customer the person may pick, so the example works as typed).
 EXAMPLES: dict[str, str] = {
     "order": N_("/order, then type: 10 blue widget, 5 m8 bolt"),
     "customer": N_("/customer, then type the name: ACME Trading"),
@@ -42,14 +44,16 @@ EXAMPLES: dict[str, str] = {
     "stock": N_("/stock bolt"),
     "ship": N_("/ship@{bot} in the warehouse group"),
     "receive": N_("/receive, then type: m8 bolt"),
-    "payment": N_("/payment acme"),
-    "balance": N_("/balance acme"),
+    "payment": N_("/payment {customer}"),
+    "balance": N_("/balance {customer}"),
     "report": N_("/report week"),
     "subscribe": N_("/subscribe"),
     "invite": N_("/invite salesperson"),
     "users": N_("/users, then Revoke next to a name"),
     "language": N_("/language, then tap 简体中文"),
 }
+SAMPLE_CUSTOMER = "acme"  # when the person can pick no customer yet
+NAMING = frozenset(c for c, example in EXAMPLES.items() if "{customer}" in example)
 # A customer only ever sees their own account, so their examples name no customer.
 CUSTOMER_EXAMPLES: dict[str, str] = {
     "balance": N_("/balance"),
@@ -73,11 +77,13 @@ class HelpFlow(Flow):
             ),
             "",
         ]
-        for command, description in self._ordered(ctx.commands()):
+        commands = self._ordered(ctx.commands())
+        customer = self._sample_customer(ctx) if any(c in NAMING for c, _ in commands) else ""
+        for command, description in commands:
             lines.append(f"<b>/{escape(command)}</b> — {escape(ctx.t(description))}")
             example = self._example(ctx.user.role, command)
             if example:
-                filled = Html(ctx.t(example, bot=ctx.settings.bot_username))
+                filled = Html(ctx.t(example, bot=ctx.settings.bot_username, customer=customer))
                 lines.append("    " + ctx.t("e.g. {example}", example=filled))
         lines.append(f"<b>/cancel</b> — {escape(ctx.t('Stop what you are doing'))}")
         if not ctx.incoming.is_private:
@@ -93,6 +99,16 @@ class HelpFlow(Flow):
             if customer is not None:
                 return ctx.t("customer of {customer}", customer=customer.name)
         return escape(role_name(ctx, ctx.user.role))
+
+    @staticmethod
+    def _sample_customer(ctx: Context) -> str:
+        """The first word of the newest customer this person may pick (else a made-up one)."""
+        assert ctx.user is not None
+        customers = visible_customers(ctx.uow, ctx.user.id, ctx.user.role)
+        if not customers:
+            return SAMPLE_CUSTOMER
+        words = customers[-1].name.split()
+        return words[0][:20] if words else SAMPLE_CUSTOMER
 
     @staticmethod
     def _ordered(commands: list[tuple[str, str]]) -> list[tuple[str, str]]:

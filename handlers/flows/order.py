@@ -233,6 +233,8 @@ class OrderFlow(Flow):
         if found is None or (found[0] is not None and found[0] != step):
             ctx.toast(ctx.t("This action has expired."))
             return
+        if step == STEP_REVIEW and action in ("confirm", "edit", "cancel"):
+            self._close_review(ctx)
         found[1]()
 
     # --- customer -----------------------------------------------------------------------
@@ -672,6 +674,24 @@ class OrderFlow(Flow):
         if customer is None:
             self._ask_customer(ctx, ctx.t("That customer cannot be chosen."))
             return
+        keyboard = InlineKeyboard.of(
+            [ctx.button(ctx.t("✅ Confirm"), "confirm")],
+            [
+                ctx.button(ctx.t("✏️ Edit"), "edit"),
+                ctx.button(ctx.t("✖ Cancel"), "cancel"),
+            ],
+        )
+        ctx.say(self._review_text(ctx, customer), keyboard)
+        ctx.state.goto(STEP_REVIEW)
+
+    def _close_review(self, ctx: Context) -> None:
+        """A review-card button was pressed: the card keeps its text and loses its buttons, so
+        nobody presses a stale Confirm (the choice that follows comes as a new message)."""
+        customer = _customer(ctx, _data(ctx).get("cust"))
+        if ctx.incoming.message_id is not None and customer is not None:
+            ctx.edit(ctx.incoming.message_id, self._review_text(ctx, customer))
+
+    def _review_text(self, ctx: Context, customer: Customer) -> str:
         lines = _lines(ctx)
         products = ctx.uow.products.get_many([int(li["p"]) for li in lines])
         text = [ctx.t("🧾 <b>Order for {customer}</b>", customer=customer.name)]
@@ -704,15 +724,7 @@ class OrderFlow(Flow):
             text.append(ctx.t("⚠️ Overdue invoices: an owner must approve this order."))
         else:
             text.append(ctx.t("Credit: within limit ✓"))
-        keyboard = InlineKeyboard.of(
-            [ctx.button(ctx.t("✅ Confirm"), "confirm")],
-            [
-                ctx.button(ctx.t("✏️ Edit"), "edit"),
-                ctx.button(ctx.t("✖ Cancel"), "cancel"),
-            ],
-        )
-        ctx.say("\n".join(text), keyboard)
-        ctx.state.goto(STEP_REVIEW)
+        return "\n".join(text)
 
     def _confirm(self, ctx: Context) -> None:
         customer = _customer(ctx, _data(ctx).get("cust"))

@@ -187,7 +187,10 @@ async def test_a_business_day(harness: Harness, clock: FixedClock) -> None:
         "Credit: within limit ✓",
     ]
     confirmed = await h.tap(pete, "Confirm", message=review)
-    assert texts_of(confirmed.messages) == ["✅ SO-000001 placed. Total CN¥300.00."]
+    edited_review, placed = confirmed.messages  # the review card keeps its lines, not its buttons
+    assert edited_review["message_id"] == review["message_id"]
+    assert edited_review["text"] == review["text"] and "reply_markup" not in edited_review
+    assert placed["text"] == "✅ SO-000001 placed. Total CN¥300.00."
     order = h.run(lambda uow: uow.orders.by_number("SO-000001"))
     assert order is not None and order.status is OrderStatus.CONFIRMED
     assert order.customer_id == kim_co.id and order.created_by == pete_user.id
@@ -317,7 +320,7 @@ async def test_a_business_day(harness: Harness, clock: FixedClock) -> None:
     await h.say(h.sales, "2 copper wire")
     await h.tap(h.sales, "Done")
     acme_placed = await h.tap(h.sales, "Confirm")
-    assert texts_of(acme_placed.messages) == ["✅ SO-000002 placed. Total CN¥136.00."]
+    assert texts_of(acme_placed.messages)[-1:] == ["✅ SO-000002 placed. Total CN¥136.00."]
     assert h.read(group)[-1]["text"].startswith("📦 SO-000002 · ACME Trading")
 
     # --- the customer asks about orders --------------------------------------------------------

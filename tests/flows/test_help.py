@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from domain.services.customers import CustomerDraft, create_customer
+from domain.transaction import run_in_transaction
 from handlers.flow import Flow
 from handlers.flows.help import CUSTOMER_EXAMPLES, EXAMPLES, HIDDEN
 from handlers.registry import discover
@@ -69,7 +71,8 @@ def test_every_listed_command_with_an_example_shows_it(
         if example is None:
             continue
         at = lines.index(next(line for line in lines if line.startswith(f"<b>/{command}</b>")))
-        assert lines[at + 1].strip() == "e.g. " + example.format(bot="chaterp_bot")
+        shown = example.format(bot="chaterp_bot", customer="ACME")  # sales' newest customer
+        assert lines[at + 1].strip() == "e.g. " + shown
 
 
 def test_sales_examples_are_concrete(chat: ChatDriver, business: Business) -> None:
@@ -77,10 +80,27 @@ def test_sales_examples_are_concrete(chat: ChatDriver, business: Business) -> No
     text = chat.last(business.sales.telegram_id).text
     if "order" in listed(text):
         assert "e.g. /order, then type: 10 blue widget, 5 m8 bolt" in text
-    if "payment" in listed(text):
-        assert "e.g. /payment acme" in text
+    # their own newest customer, so the example works as typed (never a colleague's customer)
+    assert "e.g. /payment ACME" in text and "e.g. /balance ACME" in text
     assert "/invite" not in text and "/users" not in text
     assert "You are Sam Sales, salesperson." in text
+
+
+def test_examples_name_the_newest_customer_one_may_pick(
+    chat: ChatDriver, business: Business, database: FakeDatabase
+) -> None:
+    run_in_transaction(
+        database.uow,
+        lambda uow: create_customer(
+            uow,
+            actor=business.actor("sales2"),
+            draft=CustomerDraft(name="Zeta Supplies Ltd", sales_rep_id=business.users["sales2"].id),
+        ),
+    )
+    chat.send(business.owner, "/help")
+    assert "e.g. /payment Zeta" in chat.last(business.owner.telegram_id).text
+    chat.send(business.sales, "/help")  # Zeta is sales2's customer
+    assert "e.g. /payment ACME" in chat.last(business.sales.telegram_id).text
 
 
 def test_customer_examples_name_no_other_customer(chat: ChatDriver, business: Business) -> None:

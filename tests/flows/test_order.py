@@ -17,6 +17,7 @@ from domain.transaction import run_in_transaction
 from handlers.context import EngineSettings
 from handlers.flows._order_lines import read_line, split_lines
 from handlers.registry import build_engine
+from handlers.replies import InlineKeyboard
 from tests.chat_driver import ChatDriver, Person
 from tests.fakes import FakeDatabase, FixedClock
 from tests.flows.conftest import Business
@@ -650,13 +651,22 @@ def ready_to_confirm(chat: ChatDriver, business: Business) -> None:
     chat.press(business.sales, "Done")
 
 
+def button_data(message: Any, label: str) -> str:
+    """The callback data of ``message``'s button labelled ``label`` (kept for a later tap)."""
+    assert isinstance(message.keyboard, InlineKeyboard)
+    return next(b.data for row in message.keyboard.rows for b in row if label in b.text)
+
+
 def test_double_tap_on_confirm_places_one_order(
     chat: ChatDriver, business: Business, database: FakeDatabase
 ) -> None:
     ready_to_confirm(chat, business)
     review = chat.last(12)
-    chat.press(business.sales, "Confirm", message=review)
-    chat.press(business.sales, "Confirm", message=review)
+    confirm = button_data(review, "Confirm")
+    # the second tap lands before the first one's edit took the buttons away
+    chat.press_data(business.sales, confirm, message_id=review.message_id)
+    assert review.keyboard is None  # the card keeps its text, without buttons
+    chat.press_data(business.sales, confirm, message_id=review.message_id)
     assert chat.toasts[-1].text == "This action has expired."
     assert len(orders(database)) == 1
     assert reserved(database, business.widget.id, business.main.id) == Quantity.of(10)
@@ -681,10 +691,11 @@ def test_a_replayed_confirm_with_lost_state_places_one_order(
     """Even if the conversation row were lost (an older copy), the draft id keeps one order."""
     ready_to_confirm(chat, business)
     review = chat.last(12)
+    confirm = button_data(review, "Confirm")
     before = run(database, lambda uow: uow.conversations.get(12, 12))
-    chat.press(business.sales, "Confirm", message=review)
+    chat.press_data(business.sales, confirm, message_id=review.message_id)
     run(database, lambda uow: uow.conversations.save(before))
-    chat.press(business.sales, "Confirm", message=review)
+    chat.press_data(business.sales, confirm, message_id=review.message_id)
     assert chat.last(12).text == "✅ SO-000001 placed. Total CN¥125.00."
     [order] = orders(database)
     assert order.idempotency_key.startswith("order:")
