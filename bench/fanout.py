@@ -361,7 +361,11 @@ async def run_once(args: argparse.Namespace, workdir: Path, number: int) -> dict
             await chatting
         finally:
             await bot.stop()
-        return measure(emu, args, chat_ids, latencies, injector.injected)
+        figures = measure(emu, args, chat_ids, latencies, injector.injected)
+        refused = emu.api.flood.refused  # which limit the flood control's 429s were for
+        for limit in ("global", "chat", "group"):
+            figures[f"flood_429_{limit}"] = refused[limit]
+        return figures
 
 
 def chat_of(call: Any) -> int:
@@ -444,6 +448,9 @@ WORST_OF = {
     "lost",
     "duplicated",
     "flood_control_429",
+    "flood_429_global",
+    "flood_429_chat",
+    "flood_429_group",
     "max_per_private_chat_per_s",
     "max_per_group_per_min",
     "max_global_per_s",
@@ -471,7 +478,9 @@ def print_table(runs: Sequence[dict[str, Any]], figures: dict[str, Any]) -> None
     )
     print(
         f"lost {figures['lost']}, duplicated {figures['duplicated']}, flood-control 429s "
-        f"{figures['flood_control_429']} (injected {figures['injected_429']}): "
+        f"{figures['flood_control_429']} (global {figures['flood_429_global']}, per chat "
+        f"{figures['flood_429_chat']}, per group {figures['flood_429_group']}; injected "
+        f"{figures['injected_429']}): "
         f"{'ok' if figures['delivery_ok'] else 'MISSED'}"
     )
     print(

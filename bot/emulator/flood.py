@@ -8,7 +8,7 @@ messages per minute in a group and 30 messages per second overall. Sends beyond 
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 
 from bot.emulator.errors import ApiError, too_many_requests
@@ -40,6 +40,7 @@ class FloodControl:
         self._buckets: dict[tuple[int, int], _Bucket] = {}
         self._groups: dict[tuple[int, int], deque[float]] = {}
         self._global: dict[int, deque[float]] = {}
+        self.refused: Counter[str] = Counter()  # refusals by the limit broken (benchmarks)
 
     def check(self, bot_id: int, chat_id: int, is_group: bool) -> None:
         """Raise a 429 :class:`ApiError` if a send now would break a limit; else count it."""
@@ -51,6 +52,7 @@ class FloodControl:
         _expire(overall, now, 1.0)
         if len(overall) >= limits.global_per_second:
             waits.append(overall[0] + 1.0 - now)
+            self.refused["global"] += 1
 
         bucket = self._buckets.get((bot_id, chat_id))
         if bucket is None:
@@ -62,6 +64,7 @@ class FloodControl:
         bucket.updated = now
         if bucket.tokens < 1.0:
             waits.append((1.0 - bucket.tokens) / limits.per_chat_per_second)
+            self.refused["chat"] += 1
 
         window: deque[float] | None = None
         if is_group:
@@ -69,6 +72,7 @@ class FloodControl:
             _expire(window, now, 60.0)
             if len(window) >= limits.per_group_per_minute:
                 waits.append(window[0] + 60.0 - now)
+                self.refused["group"] += 1
 
         if waits:
             raise _refusal(max(waits))
