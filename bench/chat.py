@@ -766,8 +766,14 @@ class Person:
         self.user = user
         replies.queue(user.id)
 
-    async def _await_reply(self) -> tuple[float, dict[str, Any]]:
-        return await asyncio.wait_for(self.replies.queue(self.user.id).get(), REPLY_TIMEOUT)
+    async def _await_reply(self, pressed: int | None = None) -> tuple[float, dict[str, Any]]:
+        """The bot's next message here; after a press, not the pressed card losing its buttons
+        (an edit of ``pressed``) but the answer that follows it."""
+        queue = self.replies.queue(self.user.id)
+        while True:
+            replied, message = await asyncio.wait_for(queue.get(), REPLY_TIMEOUT)
+            if pressed is None or message.get("message_id") != pressed:
+                return replied, message
 
     async def type(self, text: str) -> tuple[float, float, dict[str, Any]]:
         self.replies.drain(self.user.id)
@@ -785,7 +791,7 @@ class Person:
         self.replies.drain(self.user.id)
         sent = time.perf_counter()
         await self.emu.press(self.user, message, data, bot=self.replies.bot_username)
-        replied, reply = await self._await_reply()
+        replied, reply = await self._await_reply(pressed=message.get("message_id"))
         return sent, replied, reply
 
     async def step(self, samples: Samples) -> None:

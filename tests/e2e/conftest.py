@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +31,9 @@ from bot.engine_process import EngineSpec
 from bot.runner import BotConfig, FrontEnd, build_front_end, engine_spec
 from domain.model import Role
 from domain.ports import LedgerPolicy, UnitOfWork
+from domain.quantity import Quantity
+from domain.services.orders import LineRequest, place_order
+from domain.services.shipping import ship_order
 from domain.services.users import create_invite
 from domain.transaction import run_in_transaction
 from handlers.context import EngineSettings
@@ -282,6 +285,28 @@ class Harness:
 
     def run(self, work: Callable[[UnitOfWork], T]) -> T:
         return run_in_transaction(self.database.uow, work)
+
+    def ship_long_ago(self, product_id: int, quantity: Quantity, *, days: int = 40) -> None:
+        """ACME ordered ``quantity`` and got it ``days`` ago: an invoice now overdue (terms 30)."""
+        b = self.business
+        clock = self.database.clock
+        today = clock.now()
+        clock.set(today - timedelta(days=days))
+        try:
+            placed = self.run(
+                lambda uow: place_order(
+                    uow,
+                    actor=b.actor("sales"),
+                    customer_id=b.acme.id,
+                    lines=[LineRequest(product_id, quantity)],
+                    idempotency_key="long-ago",
+                )
+            )
+            self.run(
+                lambda uow: ship_order(uow, actor=b.actor("warehouse"), order_id=placed.order.id)
+            )
+        finally:
+            clock.set(today)
 
     def invite(self, role: Role, *, customer_id: int | None = None, name: str = "") -> str:
         """A fresh invite token, issued by the owner."""

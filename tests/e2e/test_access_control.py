@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 
@@ -24,7 +23,6 @@ from bot.emulator.state import JSON
 from domain.model import OrderStatus, Role
 from domain.quantity import Quantity
 from domain.services.orders import LineRequest, place_order
-from domain.services.shipping import ship_order
 from handlers.context import EngineSettings
 from handlers.flow import CardAction, Flow
 from handlers.registry import discover
@@ -205,23 +203,7 @@ async def cards_of_a_busy_morning(h: Harness) -> list[Card]:
 
 async def overdue_list(h: Harness) -> JSON:
     """ACME owes for a shipment invoiced 40 days ago; the morning job tells its salesperson."""
-    b = h.business
-    clock = h.database.clock
-    today = clock.now()
-    clock.set(today - timedelta(days=40))
-    try:
-        placed = h.run(
-            lambda uow: place_order(
-                uow,
-                actor=b.actor("sales"),
-                customer_id=b.acme.id,
-                lines=[LineRequest(b.wire.id, Quantity.of(1))],
-                idempotency_key="long-ago",
-            )
-        )
-        h.run(lambda uow: ship_order(uow, actor=b.actor("warehouse"), order_id=placed.order.id))
-    finally:
-        clock.set(today)
+    h.ship_long_ago(h.business.wire.id, Quantity.of(1))
     scheduler = JobScheduler(h.database.uow, EngineSettings(), ScheduleConfig())
     assert scheduler.run_now("overdue-receivables").queued >= 1
     h.front.notifications.wake()  # type: ignore[union-attr]

@@ -4,13 +4,9 @@ Telegram's flood limits kept while fanning out."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from domain.quantity import Quantity
-from domain.services.orders import LineRequest, place_order
-from domain.services.shipping import ship_order
 from domain.services.stock import receive_stock
 from handlers.context import EngineSettings
 from notifications.jobs import ScheduleConfig, job_named
@@ -68,23 +64,8 @@ async def test_the_daily_summary_arrives_with_its_charts(harness: Harness) -> No
 
 async def test_overdue_reminders_and_the_remind_button(harness: Harness) -> None:
     h = harness
-    b = h.business
-    clock = h.database.clock
-    today = clock.now()
-    clock.set(today - timedelta(days=40))
-    try:
-        placed = h.run(
-            lambda uow: place_order(
-                uow,
-                actor=b.actor("sales"),
-                customer_id=b.acme.id,
-                lines=[LineRequest(b.widget.id, Quantity.of(4))],
-                idempotency_key="long-ago",
-            )
-        )
-        h.run(lambda uow: ship_order(uow, actor=b.actor("warehouse"), order_id=placed.order.id))
-    finally:
-        clock.set(today)
+    h.ship_long_ago(h.business.widget.id, Quantity.of(4))
+    today = h.database.clock.now()
     await h.sent()
     h.read(h.sales)
     h.read(h.customer)
