@@ -29,13 +29,13 @@ from telegram import error as tg
 from telegram.constants import ParseMode
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from handlers.replies import ForceReply, InlineKeyboard, Keyboard, RemoveKeyboard, ReplyKeyboard
+from bot.reply_markup import NO_PREVIEW
+from bot.reply_markup import reply_markup as markup
+from handlers.replies import InlineKeyboard, Keyboard
 from notifications import delivery as nd
 
 T = TypeVar("T")
 JSON = dict[str, Any]
-
-NO_PREVIEW: JSON = {"is_disabled": True}
 
 
 def quiet_api_request_warnings() -> None:
@@ -45,32 +45,6 @@ def quiet_api_request_warnings() -> None:
         message=r"Please use 'Bot\.(sendMessage|editMessageText|answerCallbackQuery)'",
         category=PTBUserWarning,
     )
-
-
-def markup(keyboard: Keyboard | None) -> JSON | None:
-    """The Bot API's reply_markup object for one of our keyboards."""
-    if keyboard is None:
-        return None
-    if isinstance(keyboard, InlineKeyboard):
-        return {
-            "inline_keyboard": [
-                [{"text": button.text, "callback_data": button.data} for button in row]
-                for row in keyboard.rows
-            ]
-        }
-    if isinstance(keyboard, ReplyKeyboard):
-        rows: list[list[JSON]] = [[{"text": key} for key in row] for row in keyboard.rows if row]
-        if keyboard.contact:
-            rows.append([{"text": keyboard.contact, "request_contact": True}])
-        return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": keyboard.one_time}
-    if isinstance(keyboard, RemoveKeyboard):
-        return {"remove_keyboard": True}
-    if isinstance(keyboard, ForceReply):
-        forced: JSON = {"force_reply": True}
-        if keyboard.placeholder[:64]:
-            forced["input_field_placeholder"] = keyboard.placeholder[:64]
-        return forced
-    raise TypeError(f"unknown keyboard {keyboard!r}")
 
 
 def _seconds(error: tg.RetryAfter) -> float:
@@ -156,9 +130,7 @@ class PtbGateway:
     ) -> tuple[int, str]:
         upload = photo if isinstance(photo, str) else InputFile(photo, filename=filename)
         message = await _call(
-            self.bot.send_photo(
-                chat_id, upload, caption=caption or None, parse_mode=ParseMode.HTML
-            )
+            self.bot.send_photo(chat_id, upload, caption=caption or None, parse_mode=ParseMode.HTML)
         )
         sizes = message.photo
         file_id = sizes[-1].file_id if sizes else (photo if isinstance(photo, str) else "")

@@ -52,25 +52,49 @@ def test_keyboards_become_ptb_markup() -> None:
     assert markup(None) is None
 
 
-def test_keyboards_become_aiogram_markup_with_the_same_json() -> None:
-    """aiogram's markup serialises to exactly what PTB's does: one keyboard on the wire."""
+def test_the_shared_markup_parses_as_aiogram_markup() -> None:
+    """Both gateways send the same reply_markup JSON; aiogram's own types accept it."""
     from aiogram.types import ForceReply as AiogramForceReply
     from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-    markup = aiogram_gateway.markup
-    inline = markup(INLINE)
-    assert isinstance(inline, InlineKeyboardMarkup)
-    keys = markup(KEYS)
-    assert isinstance(keys, ReplyKeyboardMarkup)
-    assert isinstance(markup(RemoveKeyboard()), ReplyKeyboardRemove)
-    forced = markup(ForceReply("Quantity"))
-    assert isinstance(forced, AiogramForceReply)
-    assert markup(None) is None
-    for keyboard in (INLINE, KEYS, RemoveKeyboard(), ForceReply("Quantity")):
-        ptb = ptb_gateway.markup(keyboard)
-        aiogram = markup(keyboard)
-        assert ptb is not None and aiogram is not None
-        assert aiogram.model_dump(exclude_none=True) == ptb
+    assert aiogram_gateway.reply_markup is ptb_gateway.markup
+    parsed = {
+        InlineKeyboardMarkup: INLINE,
+        ReplyKeyboardMarkup: KEYS,
+        ReplyKeyboardRemove: RemoveKeyboard(),
+        AiogramForceReply: ForceReply("Quantity"),
+    }
+    for kind, keyboard in parsed.items():
+        wire = ptb_gateway.markup(keyboard)
+        assert kind.model_validate(wire).model_dump(exclude_none=True) == wire
+
+
+# (HTTP status, Bot API answer, the neutral error) for answers the raw aiogram calls get
+ANSWERS = [
+    (403, {"ok": False, "description": "Forbidden: bot was blocked by the user"}, "Blocked"),
+    (400, {"ok": False, "description": "Bad Request: message is not modified"}, "NotModified"),
+    (400, {"ok": False, "description": "Bad Request: message to edit not found"}, "MessageGone"),
+    (400, {"ok": False, "description": "Bad Request: query is too old"}, "QueryExpired"),
+    (400, {"ok": False, "description": "Bad Request: can't parse entities"}, "BadRequest"),
+    (429, {"ok": False, "description": "Too Many Requests: retry after 7",
+           "parameters": {"retry_after": 7}}, "RetryAfter"),
+    (400, {"ok": False, "description": "Bad Request: group chat was upgraded",
+           "parameters": {"migrate_to_chat_id": -1001234}}, "ChatMigrated"),
+    (502, {}, "Unavailable"),
+    (404, {"ok": False, "description": "Not Found"}, "DeliveryError"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "answer", "expected"), ANSWERS)
+def test_raw_aiogram_answers_become_neutral_errors(
+    status: int, answer: dict[str, Any], expected: str
+) -> None:
+    neutral = aiogram_gateway.refusal(status, answer)
+    assert type(neutral) is getattr(nd, expected)
+    if isinstance(neutral, nd.RetryAfter):
+        assert neutral.seconds == 7
+    if isinstance(neutral, nd.ChatMigrated):
+        assert neutral.new_chat_id == -1001234
 
 
 def test_menu_scopes_for_aiogram() -> None:
