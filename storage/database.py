@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -11,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
 from domain.errors import TransientConflict
@@ -23,6 +25,8 @@ from storage.reports import SqlReports
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_FIRST_NAP_S = 0.0002  # a writer waiting for another process's write lock tries again
+SQLITE_LONGEST_NAP_S = 0.004  # after these naps, doubling in between
 # SQLSTATEs worth retrying the whole unit for: serialization failure, deadlock, lock timeout,
 # and a unique key lost to a concurrent insert (the retry then finds the winner's row).
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03", "23505"})
@@ -62,10 +66,35 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front, so two read-then-write units cannot interleave.
-        mode = "DEFERRED" if conn.get_execution_options().get("chaterp_readonly") else "IMMEDIATE"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if conn.get_execution_options().get("chaterp_readonly"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            begin_immediate(conn.connection.driver_connection)
 
     return engine
+
+
+def begin_immediate(raw: Any) -> None:
+    """``BEGIN IMMEDIATE`` on a sqlite3 connection, waiting for another process's write lock
+    in short naps. SQLite's own busy handler naps 1, 2, 5 … up to 100 ms between tries, so a
+    writer that met the lock for a moment (the bot's outbox sender beside the engine process)
+    could wait 50 ms or more after it was free; here a waiter tries again within 4 ms."""
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        nap = SQLITE_FIRST_NAP_S
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error).lower() or time.monotonic() > deadline:
+                    # as SQLAlchemy would have raised it: the unit of work translates it
+                    raise OperationalError("BEGIN IMMEDIATE", None, error) from error
+            time.sleep(nap)
+            nap = min(nap * 2, SQLITE_LONGEST_NAP_S)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def is_retryable(exc: DBAPIError) -> bool:

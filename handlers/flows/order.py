@@ -681,15 +681,17 @@ class OrderFlow(Flow):
                 ctx.button(ctx.t("✖ Cancel"), "cancel"),
             ],
         )
-        ctx.say(self._review_text(ctx, customer), keyboard)
-        ctx.state.goto(STEP_REVIEW)
+        text = self._review_text(ctx, customer)
+        ctx.say(text, keyboard)
+        ctx.state.goto(STEP_REVIEW, card=text)
 
     def _close_review(self, ctx: Context) -> None:
-        """A review-card button was pressed: the card keeps its text and loses its buttons, so
-        nobody presses a stale Confirm (the choice that follows comes as a new message)."""
-        customer = _customer(ctx, _data(ctx).get("cust"))
-        if ctx.incoming.message_id is not None and customer is not None:
-            ctx.edit(ctx.incoming.message_id, self._review_text(ctx, customer))
+        """A review-card button was pressed: the card keeps the text it was shown with (kept in
+        the draft) and loses its buttons, so nobody presses a stale Confirm; the choice that
+        follows comes as a new message."""
+        card = _data(ctx).pop("card", None)
+        if ctx.incoming.message_id is not None and isinstance(card, str):
+            ctx.edit(ctx.incoming.message_id, card)
 
     def _review_text(self, ctx: Context, customer: Customer) -> str:
         lines = _lines(ctx)
