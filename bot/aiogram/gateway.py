@@ -1,14 +1,14 @@
 """notifications.delivery's BotGateway on an aiogram ``Bot``.
 
-Keyboards become aiogram markup here, and aiogram's exceptions become the framework-neutral
-errors delivery understands; everything goes out in HTML parse mode without link previews.
-aiogram has no flood control of its own: delivery's retry on 429 applies.
+aiogram's exceptions (and the Bot API's refusals) become the framework-neutral errors delivery
+understands; everything goes out in HTML parse mode without link previews. aiogram has no flood
+control of its own: delivery's retry on 429 applies.
 
-The calls made for every update (send, edit, answer a press) go out as JSON on aiogram's own
-aiohttp session and their answers stay JSON: aiogram would send each as multipart form data
-and build pydantic objects for the method and for the Message it returns (which we only need
-the id of), together about a third of the bot's CPU per update. Everything else uses aiogram's
-typed methods.
+The calls made for every update (send, edit, answer a press: bot/json_calls.py, shared with
+PTB) go out as JSON on aiogram's own aiohttp session and their answers stay JSON: aiogram
+would send each as multipart form data and build pydantic objects for the method and for the
+Message it returns (which we only need the id of), together about a third of the bot's CPU per
+update. Everything else uses aiogram's typed methods.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Sequence
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 from aiogram import Bot
@@ -39,9 +39,8 @@ from aiogram.types import (
     BufferedInputFile,
 )
 
+from bot.json_calls import JSON, JsonCalls
 from bot.logging_setup import redact
-from bot.reply_markup import NO_PREVIEW, reply_markup
-from handlers.replies import InlineKeyboard, Keyboard
 from notifications import delivery as nd
 
 T = TypeVar("T")
@@ -52,7 +51,6 @@ Scope = (
     | BotCommandScopeAllPrivateChats
     | BotCommandScopeAllGroupChats
 )
-JSON = dict[str, Any]
 
 
 def scope_of(scope: nd.MenuScope, chat_id: int | None) -> Scope:
@@ -108,35 +106,11 @@ async def _call(call: Awaitable[T]) -> T:
         raise translate(error) from None
 
 
-class AiogramGateway:
+class AiogramGateway(JsonCalls):
     """BotGateway for aiogram."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-
-    async def send_text(self, chat_id: int, html: str, keyboard: Keyboard | None) -> int:
-        message = await self._api(
-            "sendMessage",
-            chat_id=chat_id,
-            text=html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply_markup(keyboard),
-            link_preview_options=NO_PREVIEW,
-        )
-        return int(message["message_id"])
-
-    async def edit_text(
-        self, chat_id: int, message_id: int, html: str, keyboard: InlineKeyboard | None
-    ) -> None:
-        await self._api(
-            "editMessageText",
-            chat_id=chat_id,
-            message_id=message_id,
-            text=html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=reply_markup(keyboard),
-            link_preview_options=NO_PREVIEW,
-        )
 
     async def _api(self, method: str, **params: object) -> JSON:
         """A Bot API call as JSON on aiogram's session (its server, timeout and connection
@@ -199,14 +173,6 @@ class AiogramGateway:
             )
         )
         return message.message_id
-
-    async def answer_callback(self, callback_id: str, text: str, alert: bool) -> None:
-        await self._api(
-            "answerCallbackQuery",
-            callback_query_id=callback_id,
-            text=text or None,
-            show_alert=alert or None,
-        )
 
     async def set_commands(
         self,

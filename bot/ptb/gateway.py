@@ -1,9 +1,10 @@
 """notifications.delivery's BotGateway on a python-telegram-bot ``Bot``.
 
-Keyboards become Bot API reply markup here, and PTB's exceptions become the framework-neutral
-errors delivery understands; everything goes out in HTML parse mode without link previews.
+PTB's exceptions become the framework-neutral errors delivery understands; everything goes out
+in HTML parse mode without link previews.
 
-The calls made for every update (send, edit, answer a press) go through PTB's
+The calls made for every update (send, edit, answer a press: bot/json_calls.py, shared with
+aiogram) go through PTB's
 ``Bot.do_api_request``: the same request, the same answer checks and errors, but the answer
 stays JSON. Building PTB's ``Message`` from each answer (which we only need the id of) cost
 about as much CPU as the HTTP request itself.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import datetime as dtm
 import warnings
 from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram import (
     Bot,
@@ -29,13 +30,10 @@ from telegram import error as tg
 from telegram.constants import ParseMode
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
-from bot.reply_markup import NO_PREVIEW
-from bot.reply_markup import reply_markup as markup
-from handlers.replies import InlineKeyboard, Keyboard
+from bot.json_calls import JSON, JsonCalls
 from notifications import delivery as nd
 
 T = TypeVar("T")
-JSON = dict[str, Any]
 
 
 def quiet_api_request_warnings() -> None:
@@ -77,35 +75,11 @@ async def _call(call: Awaitable[T]) -> T:
         raise translate(error) from None
 
 
-class PtbGateway:
+class PtbGateway(JsonCalls):
     """BotGateway for python-telegram-bot."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
-
-    async def send_text(self, chat_id: int, html: str, keyboard: Keyboard | None) -> int:
-        message = await self._api(
-            "sendMessage",
-            chat_id=chat_id,
-            text=html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup(keyboard),
-            link_preview_options=NO_PREVIEW,
-        )
-        return int(message["message_id"])
-
-    async def edit_text(
-        self, chat_id: int, message_id: int, html: str, keyboard: InlineKeyboard | None
-    ) -> None:
-        await self._api(
-            "editMessageText",
-            chat_id=chat_id,
-            message_id=message_id,
-            text=html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup(keyboard),
-            link_preview_options=NO_PREVIEW,
-        )
 
     async def _api(self, method: str, **params: object) -> JSON:
         """A Bot API call whose answer is used as JSON: PTB checks the answer and raises its
@@ -146,14 +120,6 @@ class PtbGateway:
             )
         )
         return message.message_id
-
-    async def answer_callback(self, callback_id: str, text: str, alert: bool) -> None:
-        await self._api(
-            "answerCallbackQuery",
-            callback_query_id=callback_id,
-            text=text or None,
-            show_alert=alert or None,
-        )
 
     async def set_commands(
         self,

@@ -11,6 +11,7 @@ from aiogram.methods import SendMessage
 from telegram import error as tg
 
 from bot.aiogram import gateway as aiogram_gateway
+from bot.json_calls import JsonCalls, reply_markup
 from bot.ptb import gateway as ptb_gateway
 from handlers.replies import (
     Button,
@@ -35,7 +36,7 @@ def test_keyboards_become_ptb_markup() -> None:
     from telegram import ForceReply as PtbForceReply
     from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove
 
-    markup = ptb_gateway.markup
+    markup = reply_markup
     inline = InlineKeyboardMarkup.de_json(markup(INLINE), None)
     assert [[(b.text, b.callback_data) for b in row] for row in inline.inline_keyboard] == [
         [("A", "c:1:a"), ("B", "c:1:b")]
@@ -57,7 +58,9 @@ def test_the_shared_markup_parses_as_aiogram_markup() -> None:
     from aiogram.types import ForceReply as AiogramForceReply
     from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
-    assert aiogram_gateway.reply_markup is ptb_gateway.markup
+    # one implementation of the per-update calls for both
+    assert issubclass(aiogram_gateway.AiogramGateway, JsonCalls)
+    assert issubclass(ptb_gateway.PtbGateway, JsonCalls)
     parsed = {
         InlineKeyboardMarkup: INLINE,
         ReplyKeyboardMarkup: KEYS,
@@ -65,7 +68,7 @@ def test_the_shared_markup_parses_as_aiogram_markup() -> None:
         AiogramForceReply: ForceReply("Quantity"),
     }
     for kind, keyboard in parsed.items():
-        wire = ptb_gateway.markup(keyboard)
+        wire = reply_markup(keyboard)
         assert kind.model_validate(wire).model_dump(exclude_none=True) == wire
 
 
