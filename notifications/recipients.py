@@ -42,7 +42,7 @@ def of_user(user: User | None) -> Recipient | None:
 
 
 def with_role(uow: UnitOfWork, *roles: Role) -> list[Recipient]:
-    found = (of_user(user) for user in uow.users.list() if user.role in roles)
+    found = (of_user(user) for user in uow.users.list(roles=roles))
     return [r for r in found if r is not None]
 
 
@@ -67,8 +67,8 @@ def customer_contacts(uow: UnitOfWork, customer_id: int) -> list[Recipient]:
     """The customer's own people (customer-role users linked to it)."""
     found = (
         of_user(user)
-        for user in uow.users.list()
-        if user.role is Role.CUSTOMER and user.customer_id == customer_id
+        for user in uow.users.list(roles=(Role.CUSTOMER,))
+        if user.customer_id == customer_id
     )
     return [r for r in found if r is not None]
 

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, CursorResult, make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
@@ -20,6 +20,7 @@ from domain.errors import TransientConflict
 from domain.ports import Clock, EventPublisher, LedgerPolicy
 from storage import notification_repos as notes
 from storage import repositories as repos
+from storage.prepared import Prepared
 from storage.reports import SqlReports
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class SqlUnitOfWork:
         self.committed = False
         self.conn: Connection | None = None
         self.dialect = engine.dialect.name
+        self._sqlite: sqlite3.Connection | None = None  # for Prepared statements
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._writer_lock is not None:
@@ -168,6 +170,8 @@ class SqlUnitOfWork:
             conn.close()
             raise self._translate(exc) from exc
         self.conn = conn
+        if self.dialect == "sqlite" and not self._engine.echo:
+            self._sqlite = conn.connection.driver_connection
         self.users = repos.SqlUsers(self)
         self.invites = repos.SqlInvites(self)
         self.customers = repos.SqlCustomers(self)
@@ -205,13 +209,25 @@ class SqlUnitOfWork:
         finally:
             self.conn.close()
             self.conn = None
+            self._sqlite = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
 
-    def execute(self, statement: Executable, params: Any = None) -> CursorResult[Any]:
-        """Run a statement, turning concurrency failures into TransientConflict."""
+    def execute(self, statement: Executable | Prepared, params: Any = None) -> Any:
+        """Run a statement, turning concurrency failures into TransientConflict.
+
+        A :class:`Prepared` statement runs on SQLite's own cursor (unless something listens to
+        the engine's statements); everything else through SQLAlchemy.
+        """
         assert self.conn is not None, "unit of work used outside its with-block"
         try:
+            if isinstance(statement, Prepared):
+                if self._sqlite is not None and not self._engine.dispatch.before_cursor_execute:
+                    compiled = statement.compiled_for(self._engine.dialect)
+                    result = compiled.run(self._sqlite, params)
+                    if result is not None:
+                        return result
+                statement = statement.statement
             return self.conn.execute(statement, params)
         except DBAPIError as exc:
             raise self._translate(exc) from exc

@@ -16,9 +16,12 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.ports import OutboxMessage, ReportSubscription
-from storage.repositories import _Repo
+from storage.prepared import Prepared
+from storage.repositories import _b, _Repo
 from storage.tables import (
     InactiveChatRow,
     JobRunRow,
@@ -90,6 +93,29 @@ def digest_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_OUTBOX_COLUMNS = (
+    "key",
+    "chat_id",
+    "parts",
+    "status",
+    "not_before",
+    "created_at",
+    "parts_sent",
+    "message_ids",
+    "attempts",
+    "error",
+)
+_OUTBOX_ADD = {
+    dialect: Prepared(
+        builder(OUTBOX)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(OUTBOX.c.id),
+        keys=_OUTBOX_COLUMNS,
+    )
+    for dialect, builder in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
+
 class SqlOutbox(_Repo):
     def __init__(self, uow: SqlUnitOfWork, bell: OutboxBell) -> None:
         super().__init__(uow)
@@ -99,24 +125,19 @@ class SqlOutbox(_Repo):
     def add(
         self, key: str, chat_id: int, parts: str, *, at: datetime, not_before: datetime | None
     ) -> bool:
-        builder = self._insert_builder()
-        result = self._exec(
-            builder(OUTBOX)
-            .values(
-                key=key,
-                chat_id=chat_id,
-                parts=parts,
-                status="pending",
-                not_before=not_before or at,
-                created_at=at,
-                parts_sent=0,
-                message_ids="",
-                attempts=0,
-                error="",
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(OUTBOX.c.id)
-        )
+        values = {
+            "key": key,
+            "chat_id": chat_id,
+            "parts": parts,
+            "status": "pending",
+            "not_before": not_before or at,
+            "created_at": at,
+            "parts_sent": 0,
+            "message_ids": "",
+            "attempts": 0,
+            "error": "",
+        }
+        result = self._exec(_OUTBOX_ADD[self._uow.dialect], values)
         queued = result.first() is not None
         self.added += queued
         return queued
@@ -307,9 +328,6 @@ class SqlOutbox(_Repo):
         self._bell.subscribe(callback)
 
     def _insert_builder(self) -> Any:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
         return pg_insert if self._uow.dialect == "postgresql" else sqlite_insert
 
 
@@ -343,6 +361,13 @@ class SqlJobRuns(_Repo):
         return row.slot if row else None
 
 
+_LOW_STOCK_END = Prepared(
+    update(LOW_STOCK)
+    .where(LOW_STOCK.c.product_id == _b("b_product_id"), LOW_STOCK.c.low.is_(True))
+    .values(low=False, changed_at=_b("b_at", LOW_STOCK.c.changed_at))
+)
+
+
 class SqlLowStock(_Repo):
     def try_begin(self, product_id: int, at: datetime) -> int | None:
         self._upsert_nothing(
@@ -357,11 +382,7 @@ class SqlLowStock(_Repo):
         return int(row.episode) if row else None
 
     def try_end(self, product_id: int, at: datetime) -> bool:
-        result = self._exec(
-            update(LOW_STOCK)
-            .where(LOW_STOCK.c.product_id == product_id, LOW_STOCK.c.low.is_(True))
-            .values(low=False, changed_at=at)
-        )
+        result = self._exec(_LOW_STOCK_END, {"b_product_id": product_id, "b_at": at})
         return result.rowcount == 1
 
     def low_products(self) -> set[int]:

@@ -44,6 +44,7 @@ from domain.model import (
 from domain.money import Money
 from domain.ports import ConversationRecord
 from domain.quantity import Quantity
+from storage.prepared import Prepared
 from storage.tables import (
     AllocationRow,
     AuditRow,
@@ -149,9 +150,12 @@ class _Repo:
         return self._uow.execute(statement, params)
 
     def _insert_id(self, table: Any, values: dict[str, Any]) -> int:
-        statement = _INSERT_ID.get(table)
+        shape = (table, tuple(values))
+        statement = _INSERT_ID.get(shape)
         if statement is None:
-            statement = _INSERT_ID[table] = insert(table).returning(table.c.id)
+            statement = _INSERT_ID[shape] = Prepared(
+                insert(table).returning(table.c.id), keys=tuple(values)
+            )
         return int(self._exec(statement, values).scalar_one())
 
     def _lock_row(self, table: Any, row_id: int) -> None:
@@ -195,10 +199,14 @@ def _user(row: Row[Any]) -> User:
     )
 
 
-_USER_BY_ID = select(USERS).where(USERS.c.id == _b("b_id"))
-_USER_BY_TELEGRAM_ID = select(USERS).where(USERS.c.telegram_user_id == _b("b_telegram_id"))
+_USER_BY_ID = Prepared(select(USERS).where(USERS.c.id == _b("b_id")))
+_USER_BY_TELEGRAM_ID = Prepared(
+    select(USERS).where(USERS.c.telegram_user_id == _b("b_telegram_id"))
+)
 _USERS_ALL = select(USERS).order_by(USERS.c.id)
 _USERS_ACTIVE = _USERS_ALL.where(USERS.c.active.is_(True))
+_USERS_IN_ROLES = Prepared(_USERS_ALL.where(USERS.c.role.in_(_b_in("b_roles"))))
+_USERS_ACTIVE_IN_ROLES = Prepared(_USERS_ACTIVE.where(USERS.c.role.in_(_b_in("b_roles"))))
 
 
 class SqlUsers(_Repo):
@@ -234,8 +242,13 @@ class SqlUsers(_Repo):
         row = self._exec(_USER_BY_TELEGRAM_ID, {"b_telegram_id": telegram_user_id}).first()
         return _user(row) if row else None
 
-    def list(self, *, active_only: bool = True) -> list[User]:
-        return [_user(row) for row in self._exec(_USERS_ACTIVE if active_only else _USERS_ALL)]
+    def list(self, *, active_only: bool = True, roles: Sequence[Role] | None = None) -> list[User]:
+        if roles is None:
+            rows = self._exec(_USERS_ACTIVE if active_only else _USERS_ALL)
+        else:
+            statement = _USERS_ACTIVE_IN_ROLES if active_only else _USERS_IN_ROLES
+            rows = self._exec(statement, {"b_roles": sorted(str(role) for role in roles)})
+        return [_user(row) for row in rows]
 
     def set_active(self, user_id: int, active: bool) -> None:
         self._exec(update(USERS).where(USERS.c.id == user_id).values(active=active))
@@ -313,9 +326,10 @@ class SqlInvites(_Repo):
 # --- customers, products, warehouses ---------------------------------------------------------
 
 
-_CUSTOMER_BY_ID = select(CUSTOMERS).where(CUSTOMERS.c.id == _b("b_id"))
-_CUSTOMER_BY_ID_LOCKED = _CUSTOMER_BY_ID.with_for_update(key_share=True)
-_CUSTOMER_ADD_TO_BALANCE = (
+_CUSTOMER_BY_ID_STATEMENT = select(CUSTOMERS).where(CUSTOMERS.c.id == _b("b_id"))
+_CUSTOMER_BY_ID = Prepared(_CUSTOMER_BY_ID_STATEMENT)
+_CUSTOMER_BY_ID_LOCKED = _CUSTOMER_BY_ID_STATEMENT.with_for_update(key_share=True)
+_CUSTOMER_ADD_TO_BALANCE = Prepared(
     update(CUSTOMERS)
     .where(CUSTOMERS.c.id == _b("b_id"))
     .values(balance_minor=CUSTOMERS.c.balance_minor + _b("b_delta", CUSTOMERS.c.balance_minor))
@@ -409,7 +423,7 @@ class SqlCustomers(_Repo):
                 query = query.where(
                     or_(mine, CUSTOMERS.c.sales_rep_id.is_(None)) if with_unassigned else mine
                 )
-            _CUSTOMER_LISTS[shape] = query
+            _CUSTOMER_LISTS[shape] = query = Prepared(query)
         return [self._customer(row) for row in self._exec(query, {"b_rep": sales_rep_id})]
 
     def update(self, customer_id: int, **fields: object) -> None:
@@ -441,8 +455,12 @@ def _product_columns(fields: Mapping[str, object]) -> dict[str, Any]:
     return values
 
 
-_PRODUCT_BY_ID = select(PRODUCTS).where(PRODUCTS.c.id == _b("b_id"))
-_PRODUCTS_BY_IDS = select(PRODUCTS).where(PRODUCTS.c.id.in_(_b_in("b_ids")))
+_PRODUCTS_BY_CHANGE = select(PRODUCTS).order_by(PRODUCTS.c.updated_at, PRODUCTS.c.id)
+_PRODUCTS_CHANGED_SINCE = Prepared(
+    _PRODUCTS_BY_CHANGE.where(PRODUCTS.c.updated_at >= _b("b_since", PRODUCTS.c.updated_at))
+)
+_PRODUCT_BY_ID = Prepared(select(PRODUCTS).where(PRODUCTS.c.id == _b("b_id")))
+_PRODUCTS_BY_IDS = Prepared(select(PRODUCTS).where(PRODUCTS.c.id.in_(_b_in("b_ids"))))
 
 
 class SqlProducts(_Repo):
@@ -521,10 +539,10 @@ class SqlProducts(_Repo):
         self._lock_row(PRODUCTS, product_id)
 
     def changed_since(self, since: datetime | None) -> tuple[list[Product], datetime | None]:
-        query = select(PRODUCTS).order_by(PRODUCTS.c.updated_at, PRODUCTS.c.id)
-        if since is not None:
-            query = query.where(PRODUCTS.c.updated_at >= since)
-        rows = list(self._exec(query))
+        if since is None:
+            rows = list(self._exec(_PRODUCTS_BY_CHANGE))
+        else:
+            rows = list(self._exec(_PRODUCTS_CHANGED_SINCE, {"b_since": since}))
         newest = rows[-1].updated_at if rows else since
         return [self._product(row) for row in rows], newest
 
@@ -564,8 +582,9 @@ def _warehouse(row: Row[Any]) -> Warehouse:
     return Warehouse(id=row.id, code=row.code, name=row.name, is_default=bool(row.is_default))
 
 
-_WAREHOUSE_BY_ID = select(WAREHOUSES).where(WAREHOUSES.c.id == _b("b_id"))
-_DEFAULT_WAREHOUSE = (
+_WAREHOUSES = Prepared(select(WAREHOUSES).order_by(WAREHOUSES.c.id))
+_WAREHOUSE_BY_ID = Prepared(select(WAREHOUSES).where(WAREHOUSES.c.id == _b("b_id")))
+_DEFAULT_WAREHOUSE = Prepared(
     select(WAREHOUSES).where(WAREHOUSES.c.is_default.is_(True)).order_by(WAREHOUSES.c.id)
 )
 
@@ -587,7 +606,7 @@ class SqlWarehouses(_Repo):
         return _warehouse(row) if row else None
 
     def list(self) -> list[Warehouse]:
-        return [_warehouse(row) for row in self._exec(select(WAREHOUSES).order_by(WAREHOUSES.c.id))]
+        return [_warehouse(row) for row in self._exec(_WAREHOUSES)]
 
 
 # --- stock -----------------------------------------------------------------------------------
@@ -608,7 +627,7 @@ _BALANCE_KEY = (
 )
 _ON_HAND_AFTER = BALANCES.c.on_hand_milli + _b("b_on_hand_delta", BALANCES.c.on_hand_milli)
 _RESERVED_AFTER = BALANCES.c.reserved_milli + _b("b_reserved_delta", BALANCES.c.reserved_milli)
-_STOCK_TRY_CHANGE = (
+_STOCK_TRY_CHANGE = Prepared(
     update(BALANCES)
     .where(
         *_BALANCE_KEY,
@@ -618,11 +637,18 @@ _STOCK_TRY_CHANGE = (
     )
     .values(on_hand_milli=_ON_HAND_AFTER, reserved_milli=_RESERVED_AFTER)
 )
-_BALANCE_EXISTS = select(BALANCES.c.product_id).where(*_BALANCE_KEY)
-_BALANCE = select(BALANCES).where(*_BALANCE_KEY)
-_BALANCES_IN_WAREHOUSE = select(BALANCES).where(
-    BALANCES.c.product_id.in_(_b_in("b_product_ids")),
-    BALANCES.c.warehouse_id == _b("b_warehouse_id"),
+_BALANCE_EXISTS = Prepared(select(BALANCES.c.product_id).where(*_BALANCE_KEY))
+_BALANCE = Prepared(select(BALANCES).where(*_BALANCE_KEY))
+_BALANCES_OF_PRODUCT = Prepared(
+    select(BALANCES)
+    .where(BALANCES.c.product_id == _b("b_product_id"))
+    .order_by(BALANCES.c.warehouse_id)
+)
+_BALANCES_IN_WAREHOUSE = Prepared(
+    select(BALANCES).where(
+        BALANCES.c.product_id.in_(_b_in("b_product_ids")),
+        BALANCES.c.warehouse_id == _b("b_warehouse_id"),
+    )
 )
 
 
@@ -659,11 +685,7 @@ class SqlStock(_Repo):
         return _balance(row)
 
     def for_product(self, product_id: int) -> list[StockBalance]:
-        rows = self._exec(
-            select(BALANCES)
-            .where(BALANCES.c.product_id == product_id)
-            .order_by(BALANCES.c.warehouse_id)
-        )
+        rows = self._exec(_BALANCES_OF_PRODUCT, {"b_product_id": product_id})
         return [_balance(row) for row in rows]
 
     def for_products(
@@ -728,7 +750,7 @@ class SqlStock(_Repo):
         ]
 
 
-_SEQUENCE_BUMP = (
+_SEQUENCE_BUMP = Prepared(
     update(SEQUENCES)
     .where(SEQUENCES.c.name == _b("b_name"))
     .values(value=SEQUENCES.c.value + 1)
@@ -748,16 +770,16 @@ class SqlSequences(_Repo):
 # --- orders and shipments --------------------------------------------------------------------
 
 
-_ORDER_LINES = (
+_ORDER_LINES = Prepared(
     select(LINES)
     .where(LINES.c.order_id.in_(_b_in("b_order_ids")))
     .order_by(LINES.c.order_id, LINES.c.line_no)
 )
 # One order and its lines in one round trip.
 _ORDER_WITH_LINES = _with_lines(ORDERS, LINES, LINES.c.order_id, LINES.c.line_no)
-_ORDER_BY_ID = _ORDER_WITH_LINES.where(ORDERS.c.id == _b("b_id"))
+_ORDER_BY_ID = Prepared(_ORDER_WITH_LINES.where(ORDERS.c.id == _b("b_id")))
 _ORDER_BY_NUMBER = _ORDER_WITH_LINES.where(ORDERS.c.number == _b("b_number"))
-_ORDER_BY_KEY = _ORDER_WITH_LINES.where(ORDERS.c.idempotency_key == _b("b_key"))
+_ORDER_BY_KEY = Prepared(_ORDER_WITH_LINES.where(ORDERS.c.idempotency_key == _b("b_key")))
 _ORDER_FROM_STATUSES = (ORDERS.c.id == _b("b_id"), ORDERS.c.status.in_(_b_in("b_from")))
 _ORDER_TRANSITION = (
     update(ORDERS).where(*_ORDER_FROM_STATUSES).values(status=_b("b_status", ORDERS.c.status))
@@ -1019,7 +1041,7 @@ def _order_list_query(shape: tuple[bool, ...]) -> Any:
         conditions.append(ORDERS.c.status.in_(_b_in("b_statuses")))
     if by_time:
         conditions.append(ORDERS.c.created_at >= _b("b_since", ORDERS.c.created_at))
-    query = _ORDER_LISTS[shape] = (
+    query = _ORDER_LISTS[shape] = Prepared(
         select(ORDERS)
         .where(and_(True, *conditions))
         .order_by(ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
@@ -1046,7 +1068,7 @@ def _twin_query(products: int) -> Any:
     for number in range(products):
         asked = case((LINES.c.product_id == _b(f"b_p{number}"), LINES.c.quantity_milli), else_=0)
         same.append(func.sum(asked) == _b(f"b_q{number}"))
-    query = _TWIN_QUERIES[products] = (
+    query = _TWIN_QUERIES[products] = Prepared(
         select(ORDERS.c.id)
         .join_from(ORDERS, LINES, LINES.c.order_id == ORDERS.c.id)
         .where(
@@ -1224,13 +1246,15 @@ def _invoice(row: Row[Any]) -> Invoice:
     )
 
 
-_INVOICE_BY_ID = select(INVOICES).where(INVOICES.c.id == _b("b_id"))
+_INVOICE_BY_ID = Prepared(select(INVOICES).where(INVOICES.c.id == _b("b_id")))
 _OPEN_INVOICES = (
     select(INVOICES)
     .where(INVOICES.c.status == str(InvoiceStatus.OPEN))
     .order_by(INVOICES.c.due_on, INVOICES.c.id)
 )
-_OPEN_INVOICES_OF = _OPEN_INVOICES.where(INVOICES.c.customer_id.in_(_b_in("b_customer_ids")))
+_OPEN_INVOICES_OF = Prepared(
+    _OPEN_INVOICES.where(INVOICES.c.customer_id.in_(_b_in("b_customer_ids")))
+)
 _INVOICES_FOR_CUSTOMER = (
     select(INVOICES).where(INVOICES.c.customer_id == _b("b_customer_id")).order_by(INVOICES.c.id)
 )
@@ -1433,12 +1457,24 @@ class SqlPayments(_Repo):
 
 
 _INSERT_AUDIT = insert(AUDIT)
+_AUDIT_COLUMNS = (
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "source",
+)
+_ADD_AUDIT = Prepared(insert(AUDIT), keys=_AUDIT_COLUMNS)
 
 
 class SqlAudit(_Repo):
     def add(self, entry: AuditEntry) -> None:
         self._exec(
-            _INSERT_AUDIT,
+            _ADD_AUDIT,
             {
                 "at": entry.at,
                 "actor_id": entry.actor_id,
@@ -1504,11 +1540,21 @@ class SqlAudit(_Repo):
 _CONVERSATION_KEY = and_(
     CONVERSATIONS.c.chat_id == _b("b_chat_id"), CONVERSATIONS.c.user_id == _b("b_user_id")
 )
-_CONVERSATION_GET = select(CONVERSATIONS).where(_CONVERSATION_KEY)
-_CONVERSATION_UPDATE = update(CONVERSATIONS).where(_CONVERSATION_KEY)
-_CONVERSATION_INSERT = insert(CONVERSATIONS)
+_CONVERSATION_VALUES = ("flow", "step", "data", "version", "updated_at")
+_CONVERSATION_GET = Prepared(select(CONVERSATIONS).where(_CONVERSATION_KEY))
+_CONVERSATION_UPDATE = Prepared(
+    update(CONVERSATIONS).where(_CONVERSATION_KEY), keys=_CONVERSATION_VALUES
+)
+_CONVERSATION_INSERT = Prepared(
+    insert(CONVERSATIONS), keys=("chat_id", "user_id", *_CONVERSATION_VALUES)
+)
+_TOPIC_CHATS = Prepared(
+    select(CHAT_TOPICS.c.chat_id)
+    .where(CHAT_TOPICS.c.topic == _b("b_topic"))
+    .order_by(CHAT_TOPICS.c.chat_id)
+)
 _PROCESSED_INSERT = {
-    "sqlite": sqlite_insert(PROCESSED).on_conflict_do_nothing(),
+    "sqlite": Prepared(sqlite_insert(PROCESSED).on_conflict_do_nothing(), keys=("update_id", "at")),
     "postgresql": pg_insert(PROCESSED).on_conflict_do_nothing(),
 }
 
@@ -1556,11 +1602,7 @@ class SqlProcessedUpdates(_Repo):
 
 class SqlChatTopics(_Repo):
     def chats(self, topic: str) -> list[int]:
-        rows = self._exec(
-            select(CHAT_TOPICS.c.chat_id)
-            .where(CHAT_TOPICS.c.topic == topic)
-            .order_by(CHAT_TOPICS.c.chat_id)
-        )
+        rows = self._exec(_TOPIC_CHATS, {"b_topic": topic})
         return [int(row.chat_id) for row in rows]
 
     def titles(self, topic: str) -> dict[int, str]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -56,6 +57,9 @@ def _when(**kwargs: object) -> object:
 
 
 ROLES = "('owner','sales','warehouse','customer')"
+# The condition of a backordered line; storage/reports.py filters with the same expression,
+# which is what lets both databases use the partial index ix_line_waiting.
+LINE_WAITING = "quantity_milli - shipped_milli - reserved_milli > 0"
 
 
 class UserRow(SQLModel, table=True):
@@ -98,6 +102,8 @@ class CustomerRow(SQLModel, table=True):
         ),
         CheckConstraint("payment_terms_days >= 0", name="ck_customer_terms"),
         CheckConstraint("tier IN ('A','B','C')", name="ck_customer_tier"),
+        # a salesperson's customers are looked up at every /order, /payment and /balance
+        Index("ix_customer_sales_rep", "sales_rep_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -135,6 +141,8 @@ class ProductRow(SQLModel, table=True):
         CheckConstraint(
             "reorder_point_milli >= 0 AND reorder_qty_milli >= 0", name="ck_product_reorder"
         ),
+        # the product index asks what changed since its last look before every search
+        Index("ix_product_updated", "updated_at", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -239,6 +247,14 @@ class SalesOrderLineRow(SQLModel, table=True):
         CheckConstraint("discount_bp >= 0 AND discount_bp <= 10000", name="ck_line_discount"),
         CheckConstraint(
             "returned_milli >= 0 AND returned_milli <= shipped_milli", name="ck_line_returned"
+        ),
+        # Lines still waiting for stock (backorders), for every low-stock check: a partial
+        # index holds only those, so the check does not read every order line ever written.
+        Index(
+            "ix_line_waiting",
+            "product_id",
+            sqlite_where=text(LINE_WAITING),
+            postgresql_where=text(LINE_WAITING),
         ),
     )
 

@@ -357,11 +357,11 @@ class FakeUserRepository(_Repository):
                 return self._user(row)
         return None
 
-    def list(self, *, active_only: bool = True) -> list[User]:
+    def list(self, *, active_only: bool = True, roles: Sequence[Role] | None = None) -> list[User]:
         return [
             self._user(row)
             for _, row in sorted(self._rows().items())
-            if row["active"] or not active_only
+            if (row["active"] or not active_only) and (roles is None or row["role"] in roles)
         ]
 
     def set_active(self, user_id: int, active: bool) -> None:
