@@ -177,3 +177,19 @@ def test_aiogram_error_texts_are_redacted() -> None:
         type(aiogram_gateway.translate(ag.TelegramNotFound(SendMessage(chat_id=1, text="x"), "x")))
         is nd.DeliveryError
     )
+
+
+def test_aiogram_answer_models_are_not_rebuilt_after_a_garbage_collection() -> None:
+    """aiogram parses each answer as pydantic's Response[...]; pydantic caches those weakly,
+    so one nobody holds is freed by a collection and rebuilt on the event loop."""
+    import gc
+    import weakref
+
+    from aiogram.methods import GetUpdates
+    from aiogram.methods.base import Response
+
+    import bot.aiogram.app  # noqa: F401  (holds the models the bot's calls parse)
+
+    model = weakref.ref(Response[GetUpdates.__returning__])
+    gc.collect()
+    assert model() is not None
