@@ -10,7 +10,7 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,7 +102,7 @@ class Translator:
         return BABEL_LOCALE.get(self.language, "en")
 
     def money(self, amount: Money) -> str:
-        return format_currency(amount.to_decimal(), amount.currency, locale=self.locale)
+        return _money(amount, self.locale)
 
     def money_short(self, amount: Money) -> str:
         """Compact money for chart axes: ``CN¥12.5K`` in English, ``¥1.25万`` in Chinese."""
@@ -115,7 +115,7 @@ class Translator:
         return get_currency_symbol(currency, locale=self.locale)
 
     def quantity(self, quantity: Quantity) -> str:
-        return format_decimal(quantity.to_decimal(), format="#,##0.###", locale=self.locale)
+        return _quantity(quantity, self.locale)
 
     def day(self, value: date) -> str:
         return format_date(value, format="medium", locale=self.locale)
@@ -137,3 +137,18 @@ class Translator:
     def when(self, value: datetime) -> str:
         local = value.astimezone(ZoneInfo(self.timezone))
         return format_datetime(local, format="short", locale=self.locale)
+
+
+# Babel parses the locale and the number pattern on every call; the same prices, totals and
+# quantities come back message after message, so their texts are kept (both are immutable).
+FORMATTED_KEPT = 8192
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _money(amount: Money, locale: str) -> str:
+    return format_currency(amount.to_decimal(), amount.currency, locale=locale)
+
+
+@lru_cache(maxsize=FORMATTED_KEPT)
+def _quantity(quantity: Quantity, locale: str) -> str:
+    return format_decimal(quantity.to_decimal(), format="#,##0.###", locale=locale)

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, not_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.ports import OutboxMessage, ReportSubscription
 from storage.prepared import Prepared
-from storage.repositories import _b, _Repo
+from storage.repositories import _b, _b_in, _Repo
 from storage.tables import (
     InactiveChatRow,
     JobRunRow,
@@ -116,6 +116,64 @@ _OUTBOX_ADD = {
 }
 
 
+_PENDING = OUTBOX.c.status == "pending"
+_CLAIMED_BY_OTHERS = Prepared(
+    select(OUTBOX.c.chat_id)
+    .where(
+        _PENDING,
+        OUTBOX.c.claimed_until > _b("b_now", OUTBOX.c.claimed_until),
+        OUTBOX.c.claimed_by != _b("b_owner"),
+    )
+    .distinct()
+)
+_DUE_STATEMENT = (
+    select(OUTBOX.c.id, OUTBOX.c.chat_id)
+    .where(
+        _PENDING,
+        OUTBOX.c.not_before <= _b("b_now", OUTBOX.c.not_before),
+        or_(
+            OUTBOX.c.claimed_until.is_(None),
+            OUTBOX.c.claimed_until <= _b("b_now", OUTBOX.c.claimed_until),
+        ),
+    )
+    .order_by(OUTBOX.c.id)
+    .limit(bindparam("b_limit"))
+)
+_DUE = Prepared(_DUE_STATEMENT)
+_DUE_LOCKED = _DUE_STATEMENT.with_for_update(skip_locked=True)
+_CLAIM = Prepared(
+    update(OUTBOX)
+    .where(OUTBOX.c.id.in_(_b_in("b_ids")))
+    .values(
+        claimed_by=_b("b_owner", OUTBOX.c.claimed_by),
+        claimed_until=_b("b_until", OUTBOX.c.claimed_until),
+    )
+    .returning(*OUTBOX.c)
+)
+_PROGRESS = Prepared(
+    update(OUTBOX)
+    .where(OUTBOX.c.id == _b("b_id"), OUTBOX.c.claimed_by == _b("b_owner"), _PENDING)
+    .values(
+        parts_sent=_b("b_sent", OUTBOX.c.parts_sent),
+        message_ids=_b("b_ids", OUTBOX.c.message_ids),
+    )
+)
+_FINISHED = {
+    "status": _b("b_status", OUTBOX.c.status),
+    "sent_at": _b("b_sent_at", OUTBOX.c.sent_at),
+    "claimed_until": None,
+    "error": _b("b_error", OUTBOX.c.error),
+}
+_FINISH_ANY = Prepared(
+    update(OUTBOX).where(OUTBOX.c.id == _b("b_id"), _PENDING).values(**_FINISHED)
+)
+_FINISH_MINE = Prepared(
+    update(OUTBOX)
+    .where(OUTBOX.c.id == _b("b_id"), _PENDING, OUTBOX.c.claimed_by == _b("b_owner"))
+    .values(**_FINISHED)
+)
+
+
 class SqlOutbox(_Repo):
     def __init__(self, uow: SqlUnitOfWork, bell: OutboxBell) -> None:
         super().__init__(uow)
@@ -152,40 +210,15 @@ class SqlOutbox(_Repo):
         # Two plain queries, not one with a correlated NOT EXISTS: that one is evaluated for
         # every due row before the ORDER BY … LIMIT (20 ms with 10,000 queued on SQLite,
         # all of it holding the write lock that replies to people wait for).
-        busy = {
-            int(row.chat_id)
-            for row in self._exec(
-                select(OUTBOX.c.chat_id)
-                .where(
-                    OUTBOX.c.status == "pending",
-                    OUTBOX.c.claimed_until > now,
-                    OUTBOX.c.claimed_by != owner,
-                )
-                .distinct()
-            )
-        }
-        due = (
-            select(OUTBOX.c.id, OUTBOX.c.chat_id)
-            .where(
-                OUTBOX.c.status == "pending",
-                OUTBOX.c.not_before <= now,
-                or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until <= now),
-            )
-            .order_by(OUTBOX.c.id)
-            .limit(limit + len(busy))
-        )
-        if self._uow.dialect == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        ids = [row.id for row in self._exec(due) if int(row.chat_id) not in busy][:limit]
+        mine = {"b_owner": owner, "b_now": now}
+        busy = {int(row.chat_id) for row in self._exec(_CLAIMED_BY_OTHERS, mine)}
+        due = _DUE_LOCKED if self._uow.dialect == "postgresql" else _DUE
+        rows = self._exec(due, {"b_now": now, "b_limit": limit + len(busy)})
+        ids = [row.id for row in rows if int(row.chat_id) not in busy][:limit]
         if not ids:
             return []
-        rows = self._exec(
-            update(OUTBOX)
-            .where(OUTBOX.c.id.in_(ids))
-            .values(claimed_by=owner, claimed_until=lease_until)
-            .returning(*OUTBOX.c)
-        )
-        return sorted((_message(row) for row in rows), key=lambda m: m.id)
+        claimed = {"b_ids": ids, "b_owner": owner, "b_until": lease_until}
+        return sorted((_message(row) for row in self._exec(_CLAIM, claimed)), key=lambda m: m.id)
 
     def renew(self, message_ids: Sequence[int], owner: str, lease_until: datetime) -> int:
         if not message_ids:
@@ -205,34 +238,21 @@ class SqlOutbox(_Repo):
         self, message_id: int, owner: str, parts_sent: int, message_ids: Sequence[int]
     ) -> bool:
         text = ",".join(str(i) for i in message_ids)[:MAX_MESSAGE_IDS_CHARS]
-        result = self._exec(
-            update(OUTBOX)
-            .where(
-                OUTBOX.c.id == message_id,
-                OUTBOX.c.claimed_by == owner,
-                OUTBOX.c.status == "pending",
-            )
-            .values(parts_sent=parts_sent, message_ids=text)
-        )
-        return result.rowcount == 1
+        values = {"b_id": message_id, "b_owner": owner, "b_sent": parts_sent, "b_ids": text}
+        return bool(self._exec(_PROGRESS, values).rowcount == 1)
 
     def finish(
         self, message_id: int, owner: str | None, status: str, at: datetime, error: str = ""
     ) -> bool:
-        where = [OUTBOX.c.id == message_id, OUTBOX.c.status == "pending"]
-        if owner is not None:
-            where.append(OUTBOX.c.claimed_by == owner)
-        result = self._exec(
-            update(OUTBOX)
-            .where(*where)
-            .values(
-                status=status,
-                sent_at=at if status == "sent" else None,
-                claimed_until=None,
-                error=error[:MAX_ERROR_CHARS],
-            )
-        )
-        return result.rowcount == 1
+        values = {
+            "b_id": message_id,
+            "b_owner": owner,
+            "b_status": status,
+            "b_sent_at": at if status == "sent" else None,
+            "b_error": error[:MAX_ERROR_CHARS],
+        }
+        statement = _FINISH_ANY if owner is None else _FINISH_MINE
+        return bool(self._exec(statement, values).rowcount == 1)
 
     def release(
         self, message_id: int, owner: str, not_before: datetime, error: str, *, failed: bool

@@ -80,14 +80,16 @@ class _Compiled:
         columns = compiled._result_columns
         self.returns_rows = bool(columns)
         self.row: Callable[[Any], Any] | None = None
-        self.processors: tuple[Processor, ...] = ()
+        # (column index, SQLAlchemy's result processor) for the columns that have one
+        self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] = ()
         if columns:
             keys = [column[0] for column in columns]
             if len(set(keys)) != len(keys):
                 raise ValueError(f"duplicate result column names: {keys}")
             self.row = namedtuple("Row", keys)._make  # type: ignore[misc]
-            self.processors = tuple(
-                column[3]._cached_result_processor(dialect, None) for column in columns
+            processors = [column[3]._cached_result_processor(dialect, None) for column in columns]
+            self.converters = tuple(
+                (index, process) for index, process in enumerate(processors) if process is not None
             )
 
     def bind(self, params: Mapping[str, Any] | None) -> tuple[str, list[Any]] | None:
@@ -139,18 +141,17 @@ class _Compiled:
         except sqlite3.Error as error:
             # the exception SQLAlchemy would have raised (IntegrityError, OperationalError…)
             raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
-        assert self.row is not None
-        processors = self.processors
-        if any(processors):
-            raw = [
-                tuple(
-                    value if process is None or value is None else process(value)
-                    for value, process in zip(row, processors, strict=True)
-                )
-                for row in raw
-            ]
         make = self.row
-        return FastResult([make(row) for row in raw], len(raw))
+        assert make is not None
+        if not self.converters:
+            return FastResult([make(row) for row in raw], len(raw))
+        rows = []
+        for row in raw:
+            values = list(row)
+            for index, process in self.converters:
+                values[index] = process(values[index])  # they take None as SQLAlchemy's do
+            rows.append(make(values))
+        return FastResult(rows, len(rows))
 
 
 class FastResult:
