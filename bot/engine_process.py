@@ -324,7 +324,7 @@ def _receive(stream: IO[bytes]) -> Any:
 def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
     """The child: build the engine from the first frame, then answer calls until EOF."""
     from bot.logging_setup import configure_logging
-    from bot.runner import warm_up
+    from bot.runner import settle_heap, warm_up
     from domain.clock import SystemClock
     from handlers.registry import build_engine
     from notifications.publisher import OutboxPublisher
@@ -344,6 +344,7 @@ def serve_engine(requests: IO[bytes], answers: IO[bytes]) -> None:
     )
     engine = build_engine(database.uow, spec.settings)
     warm_up(engine, database.uow)
+    settle_heap()
     lock = threading.Lock()
 
     def answer(value: object) -> None:

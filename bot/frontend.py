@@ -31,7 +31,14 @@ from bot.engine_process import (
     ThreadedEngine,
 )
 from bot.logging_setup import redact
-from bot.runner import BotConfig, StartupError, freeze_heap, install_menus, warm_up
+from bot.runner import (
+    BotConfig,
+    StartupError,
+    freeze_heap,
+    install_menus,
+    settle_heap,
+    warm_up,
+)
 from bot.updates import ChatMoved, Event, MemberChange
 from domain.ports import UnitOfWorkFactory
 from handlers.context import EngineSettings
@@ -113,6 +120,7 @@ async def start_engine(
         except EngineUnavailable as error:
             raise StartupError(f"The conversation engine did not start: {error}") from None
         freeze_heap()
+        settle_heap()
         calls = process
     delivery = ReplyDelivery(
         gateway,

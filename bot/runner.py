@@ -9,11 +9,13 @@ what they share is in bot/frontend.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time
+from time import monotonic
 from typing import Protocol
 
 from sqlalchemy.engine import make_url
@@ -263,6 +265,38 @@ def freeze_heap() -> None:
     walked them all and stopped every thread, the event loop included, for 0.1-0.15 s."""
     gc.collect()  # what is garbage now is freed, not frozen
     gc.freeze()
+
+
+HEAP_SETTLING_SECONDS = 600.0
+
+
+def settle_heap(
+    seconds: float = HEAP_SETTLING_SECONDS, clock: Callable[[], float] = monotonic
+) -> Callable[[], None]:
+    """For ``seconds`` after start, freeze what survives each full garbage collection too.
+
+    The first updates and messages load much on first use (Babel's locale data, compiled SQL,
+    the frameworks' models): long-lived, yet walked by every later full pass, 15-25 ms during
+    which every thread (the event loop too) stands still. Right after a full collection every
+    object still tracked is reachable, so freezing it frees nothing that was garbage; only what
+    is alive then and later dies in a reference cycle stays, which the settling time bounds.
+    Returns a function that stops it early."""
+    deadline = clock() + seconds
+
+    def settle(phase: str, info: dict[str, int]) -> None:
+        if phase != "stop" or info.get("generation") != 2:
+            return
+        if clock() > deadline:
+            stop()
+        else:
+            gc.freeze()
+
+    def stop() -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(settle)
+
+    gc.callbacks.append(settle)
+    return stop
 
 
 async def install_menus(delivery: ReplyDelivery, engine: ConversationEngine) -> None:
