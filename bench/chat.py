@@ -37,6 +37,11 @@ What is measured
     message or button press (it queues the update for the bot) to the moment it receives the
     bot's reply message in that chat (the emulator's own message event).
 
+  This process freezes its heap before each phase: its own full garbage collections (the
+  emulator keeps every message) would otherwise stop the people for 0.1-0.6 s and hand the
+  bot the updates due meanwhile all at once; the longest one left in each paced window is
+  printed ("emulator's full GC pauses").
+
   In the bot's process a task sleeps 1 ms in a loop and records how late it wakes up: the
   event-loop lag (p99 and max; a stall is lag over 10 ms), over each timed window. The order
   bot also times, per update, the engine step (as its event loop waits for it, and the CPU the
@@ -971,10 +976,47 @@ def summary(values_ms: Sequence[float]) -> dict[str, float | int]:
     }
 
 
+class HarnessPauses:
+    """Full garbage collections of this (emulator + people) process, as (start, seconds).
+
+    Its heap grows all run (the emulator keeps every message), and a full pass over it stops
+    the emulator and all the people for 0.1-0.6 s: the updates due meanwhile then reach the bot
+    at once, which is not the evenly offered rate being measured. So the heap is frozen before
+    each phase (``settle``), and the pauses left in a window are reported beside the figures.
+    """
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float]] = []
+        self._started = 0.0
+        gc.callbacks.append(self._observe)
+
+    def _observe(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((self._started, time.perf_counter() - self._started))
+
+    @staticmethod
+    def settle() -> None:
+        gc.collect()
+        gc.freeze()
+
+    def longest_ms(self, window: tuple[float, float]) -> float:
+        start, end = window
+        inside = [seconds for at, seconds in self.pauses if start <= at <= end]
+        return round(1000 * max(inside), 1) if inside else 0.0
+
+
+HARNESS = HarnessPauses()
+
+
 def phase_figures(
     samples: Samples, report: dict[str, Any], own_cpu: float, seconds: float
 ) -> dict[str, Any]:
     return {
+        "emulator_gc_max_ms": HARNESS.longest_ms(samples.window),
         "updates_per_s": round(samples.completed_in_window / seconds, 1),
         "latency_ms": summary([s * 1000 for s in samples.latencies]),
         "errors": samples.errors,
@@ -1034,6 +1076,7 @@ FIGURES: dict[str, dict[str, str]] = {
         "paced_delivery_p50_ms": "order_paced.bot.deliver_ms.p50",
         "paced_in_bot_p99_ms": "order_paced.bot.in_bot_ms.p99",
         "paced_bot_cpu_pct": "order_paced.bot_cpu_pct",
+        "paced_emulator_gc_max_ms": "order_paced.emulator_gc_max_ms",
         "errors": "order_errors",
         "orders_placed": "orders_placed",
     },
@@ -1068,6 +1111,7 @@ TABLE: tuple[tuple[str, str, str], ...] = (
     ("paced: loop lag max", "order_paced.bot.lag_ms.max", "ms"),
     ("paced: loop stalls over 10 ms", "order_paced.bot.stalls_over_10ms", ""),
     ("paced: full GC pauses, max", "order_paced.bot.gc2_ms.max", "ms"),
+    ("paced: emulator's full GC pauses, max", "order_paced.emulator_gc_max_ms", "ms"),
     ("paced: engine step p50 (loop waits)", "order_paced.bot.engine_ms.p50", "ms"),
     ("paced: engine step p99 (loop waits)", "order_paced.bot.engine_ms.p99", "ms"),
     ("paced: delivery of replies p50", "order_paced.bot.deliver_ms.p50", "ms"),
@@ -1204,6 +1248,7 @@ async def run_framework(
         )
         try:
             for phase in ("saturation", "paced"):
+                HARNESS.settle()
                 if phase == "saturation":
                     measured = await saturate(people, bot, args.warmup, args.seconds)
                 else:

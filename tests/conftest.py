@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +20,9 @@ from domain.model import Actor, Role
 from domain.ports import LedgerPolicy, UnitOfWork, UnitOfWorkFactory
 from domain.transaction import run_in_transaction
 from tests.fakes import FakeDatabase, FixedClock
+
+if TYPE_CHECKING:
+    from storage.database import Database
 
 T = TypeVar("T")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -83,6 +86,18 @@ def make_sql_factory(
     clock: FixedClock,
     policy: LedgerPolicy,
 ) -> Iterator[UnitOfWorkFactory]:
+    for db in make_database(kind, request, tmp_path, clock, policy):
+        yield db.uow
+
+
+def make_database(
+    kind: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    clock: FixedClock,
+    policy: LedgerPolicy,
+) -> Iterator[Database]:
+    """A migrated, empty database of ``kind`` ("sqlite" or "postgres"), disposed after."""
     from storage.database import Database
     from storage.testing import truncate_all
 
@@ -95,7 +110,7 @@ def make_sql_factory(
     db = Database(url, clock=clock, policy=policy)
     if kind == "postgres":
         truncate_all(db)
-    yield db.uow
+    yield db
     db.dispose()
 
 

@@ -3,7 +3,6 @@ they should (PostgreSQL, an empty IN list, someone listening to the engine's sta
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ from domain.ports import LedgerPolicy
 from storage.database import Database, SqlUnitOfWork
 from storage.prepared import FastResult, Prepared
 from storage.repositories import PROCESSED, USERS, _b, _b_in
+from tests.conftest import make_database
 from tests.fakes import FixedClock
 
 AT = datetime(2026, 12, 5, 9, 30, 15, 123456, tzinfo=UTC)
@@ -38,19 +38,7 @@ RENAME = Prepared(
 def database(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FixedClock, policy: LedgerPolicy
 ) -> Iterator[Database]:
-    from storage.testing import truncate_all
-
-    if request.param == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        url = f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    db = Database(url, clock=clock, policy=policy)
-    if request.param == "postgres":
-        truncate_all(db)
-    yield db
-    db.dispose()
+    yield from make_database(str(request.param), request, tmp_path, clock, policy)
 
 
 def add_people(uow: SqlUnitOfWork) -> list[int]:
