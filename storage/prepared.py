@@ -14,7 +14,7 @@ the engine's statements (``echo``, a statement counter), it simply goes through 
 
 Only statements whose compiled form is fixed (but for the length of ``IN`` lists) qualify: no
 Python-side column defaults, no rendered literals; anything else raises when first compiled
-(``Prepared`` is opt-in per statement, and every test run compiles them all).
+(``Prepared`` is opt-in per statement; a test compiles every one the repositories hold).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from domain.errors import TransientConflict
 from domain.model import Role
 from domain.ports import LedgerPolicy
 from storage.database import Database, SqlUnitOfWork
-from storage.prepared import FastResult, Prepared
+from storage.prepared import FastResult, Prepared, _Compiled
 from storage.repositories import PROCESSED, USERS, _b, _b_in
 from tests.conftest import make_database
 from tests.fakes import FixedClock
@@ -140,3 +140,22 @@ def test_statements_that_cannot_be_fixed_are_refused_when_compiled(database: Dat
     rendered = Prepared(select(USERS).where(USERS.c.id == bindparam("x", 5, literal_execute=True)))
     with pytest.raises(ValueError, match="not a fixed statement"):
         rendered.compiled_for(database.engine.dialect)
+
+
+def test_every_prepared_statement_of_the_repositories_compiles_for_sqlite() -> None:
+    """Each one is fixed (a rendered literal or a Python-side default would be refused)."""
+    from sqlalchemy.dialects import sqlite
+
+    from storage import notification_repos, reports, repositories
+
+    found = [
+        statement
+        for module in (repositories, notification_repos, reports)
+        for value in vars(module).values()
+        for statement in (value.values() if isinstance(value, dict) else [value])
+        if isinstance(statement, Prepared)
+    ]
+    assert len(found) > 30
+    dialect = sqlite.dialect()
+    for statement in found:  # compiled apart: the statements' own cache stays the engines'
+        assert _Compiled(statement.statement, dialect, statement.keys).sql
