@@ -77,6 +77,9 @@ class _Compiled:
                 raise ValueError(f"not a fixed statement (callable parameter {name}): {compiled}")
             default = _MISSING if bind.required else bind.effective_value
             self.params.append((name, default, processors.get(name)))
+        # An INSERT or UPDATE sets only the columns it was compiled for; a value for any other
+        # would be dropped silently (SQLAlchemy would have set it), so it is refused instead.
+        self.settable = frozenset(names) if keys else None
         columns = compiled._result_columns
         self.returns_rows = bool(columns)
         self.row: Callable[[Any], Any] | None = None
@@ -96,6 +99,9 @@ class _Compiled:
         """The SQL and its values for these parameters (None for an empty IN list, which
         SQLAlchemy renders its own way)."""
         given = params or {}
+        if self.settable is not None and not self.settable.issuperset(given):
+            unknown = sorted(set(given) - self.settable)
+            raise KeyError(f"not among the columns this statement sets: {unknown}")
         values: list[Any] = []
         sizes: list[int] = []
         for name, default, processor in self.params:

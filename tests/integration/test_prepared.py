@@ -116,6 +116,35 @@ def test_a_broken_unique_key_is_the_same_error_as_through_sqlalchemy(database: D
     assert type(fast.value) is type(plain.value)
 
 
+def test_a_value_for_a_column_the_insert_was_not_prepared_for_is_never_dropped(
+    database: Database,
+) -> None:
+    """SQLAlchemy sets every column it is given a value for; a prepared INSERT sets the ones
+    it was compiled for, so on SQLite another one is refused rather than lost."""
+    add_rep = Prepared(
+        insert(USERS),
+        keys=("telegram_user_id", "name", "role", "active", "blocked_bot", "created_at"),
+    )
+    person = {
+        "telegram_user_id": 77,
+        "name": "Zhang Min",
+        "role": "sales",
+        "active": True,
+        "blocked_bot": False,
+        "created_at": AT,
+        "language": "zh",
+    }
+    with database.uow() as uow:
+        try:
+            uow.execute(add_rep, person)
+        except KeyError as refused:
+            assert "language" in str(refused)
+            assert database.dialect == "sqlite"
+        else:
+            stored = uow.execute(select(USERS.c.language).where(USERS.c.telegram_user_id == 77))
+            assert stored.scalar_one() == "zh"
+
+
 def test_a_missing_parameter_is_refused(database: Database) -> None:
     with database.uow() as uow, pytest.raises(Exception, match="b_id"):
         uow.execute(USER_BY_TELEGRAM_ID, {})
